@@ -1,0 +1,75 @@
+"""The `parley` command: `parley serve`, `parley check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from parley.config import Settings, load_settings
+from parley.errors import ConfigError
+from parley.logs import configure_logging
+
+# A signaling frame carries at most one SDP; anything far larger is not a browser.
+WS_MAX_BYTES = 256 * 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="parley", description="Video meetings from a Mattermost slash command."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config file (default: $PARLEY_CONFIG, else built-in defaults)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP service and its Janus")
+    commands.add_parser(
+        "check-config", help="validate the settings and print them, secrets redacted"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"parley: {error}", file=sys.stderr)
+        return 2
+
+    if args.command == "check-config":
+        print(
+            json.dumps(settings.redacted(), indent=2, ensure_ascii=False, default=str)
+        )
+        return 0
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    secrets = [token.get_secret_value() for token in settings.mattermost.tokens]
+    if settings.database_url is not None:
+        secrets.append(settings.database_url.get_secret_value())
+    configure_logging(settings.server.log_level, secrets)
+
+    from parley.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        ws_max_size=WS_MAX_BYTES,
+        proxy_headers=False,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    # `started` stays False when start-up failed, e.g. the port was taken.
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Settings: one TOML file, overridden by environment variables, validated at start.
+
+The file is optional. Environment variables win over the file, so a container or
+a systemd unit can change one value without editing it. An unknown key or a bad
+value stops the start with a message naming the key. Secrets are `SecretStr` and
+print as `**********`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from parley.errors import ConfigError
+
+Locale = Literal["zh", "en"]
+ResponseType = Literal["in_channel", "ephemeral"]
+
+DEFAULT_MESSAGES: dict[str, str] = {
+    "zh": "这是您的会议室:",
+    "en": "Here is your meeting room:",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    data_dir: Path = Path("data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; give the base address browsers use "
+                "to reach Parley, such as https://meet.example.org"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must not have a query or fragment")
+        return value.rstrip("/")
+
+
+class SlashCommand(_Section):
+    """A slash command trigger and the message its reply starts with."""
+
+    name: str
+    message: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        trigger = value.strip().lower()
+        if not trigger.startswith("/") or len(trigger) < 2 or " " in trigger:
+            raise ValueError(f"{value!r} is not a slash command trigger such as '/sfu'")
+        return trigger
+
+
+class MattermostSettings(_Section):
+    tokens: list[SecretStr] = []
+    commands: list[SlashCommand] = [SlashCommand(name="/sfu")]
+    response_type: ResponseType = "in_channel"
+    locale: Locale = "zh"
+    # Seconds the reply waits for Janus before it says "creating" and sends the link
+    # through response_url; Mattermost's own limit can be as low as 3 s.
+    reply_deadline: float = Field(1.5, gt=0, le=2.5)
+
+    @field_validator("tokens")
+    @classmethod
+    def _check_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for token in value:
+            if not token.get_secret_value().strip():
+                raise ValueError("a command token must not be empty")
+        return value
+
+    @field_validator("commands")
+    @classmethod
+    def _check_commands(cls, value: list[SlashCommand]) -> list[SlashCommand]:
+        if not value:
+            raise ValueError("at least one slash command must be configured")
+        return value
+
+
+class JanusSettings(_Section):
+    url: str | None = None
+    binary: str = "janus"
+    ws_port: int = Field(8188, ge=1, le=65535)
+    rtp_port_range: str = "20000-40000"
+    interfaces: list[str] = []
+    nat_1_1_mapping: str | None = None
+    stun_server: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
+            raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
+        return value
+
+    @field_validator("rtp_port_range")
+    @classmethod
+    def _check_port_range(cls, value: str) -> str:
+        low, _, high = value.partition("-")
+        if not (
+            low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535
+        ):
+            raise ValueError(f"{value!r} is not a port range such as '20000-40000'")
+        return value
+
+
+class RoomSettings(_Section):
+    max_publishers: int = Field(16, ge=2, le=100)
+    bitrate: int = Field(1_024_000, ge=64_000, le=10_000_000)
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    mattermost: MattermostSettings = MattermostSettings()
+    janus: JanusSettings = JanusSettings()
+    rooms: RoomSettings = RoomSettings()
+    database_url: SecretStr | None = None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.server.data_dir.resolve() / 'parley.db'}"
+
+    def message_for(self, command: SlashCommand) -> str:
+        return command.message or DEFAULT_MESSAGES[self.mattermost.locale]
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the settings as plain data with every secret replaced by stars."""
+        return self.model_dump(mode="json")
+
+
+# Environment variable → (section, key, parser). Lists are comma-separated.
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+ENVIRONMENT: dict[str, tuple[str | None, str, Any]] = {
+    "PARLEY_HOST": ("server", "host", str),
+    "PARLEY_PORT": ("server", "port", str),
+    "PARLEY_PUBLIC_URL": ("server", "public_url", str),
+    "PARLEY_DATA_DIR": ("server", "data_dir", str),
+    "PARLEY_LOG_LEVEL": ("server", "log_level", str),
+    "PARLEY_MATTERMOST_TOKENS": ("mattermost", "tokens", _split),
+    "PARLEY_RESPONSE_TYPE": ("mattermost", "response_type", str),
+    "PARLEY_LOCALE": ("mattermost", "locale", str),
+    "PARLEY_JANUS_URL": ("janus", "url", str),
+    "PARLEY_JANUS_BINARY": ("janus", "binary", str),
+    "PARLEY_JANUS_WS_PORT": ("janus", "ws_port", str),
+    "PARLEY_JANUS_RTP_PORT_RANGE": ("janus", "rtp_port_range", str),
+    "PARLEY_JANUS_INTERFACES": ("janus", "interfaces", _split),
+    "PARLEY_JANUS_NAT_1_1_MAPPING": ("janus", "nat_1_1_mapping", str),
+    "PARLEY_DATABASE_URL": (None, "database_url", str),
+}
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file (if any), apply environment overrides and validate.
+
+    Raises ConfigError naming the offending key when the file cannot be read or a
+    value is unknown or invalid.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("PARLEY_CONFIG"):
+        path = Path(environ["PARLEY_CONFIG"])
+
+    data = _read_file(path) if path is not None else {}
+    _apply_environment(data, environ)
+
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise _config_error(error, path, environ) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Config file {path} is not valid TOML: {error}.") from None
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, (section, key, parse) in ENVIRONMENT.items():
+        if name not in environ or environ[name] == "":
+            continue
+        target = data if section is None else data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(
+                f"[{section}] in the config file must be a table.", key=key
+            )
+        target[key] = parse(environ[name])
+
+
+def _config_error(
+    error: ValidationError, path: Path | None, environ: Mapping[str, str]
+) -> ConfigError:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    source = f" in {path}" if path is not None else ""
+    for name, (section, field, _) in ENVIRONMENT.items():
+        dotted = field if section is None else f"{section}.{field}"
+        if environ.get(name) and key.startswith(dotted):
+            source = f" (from {name})"
+    if first["type"] == "extra_forbidden":
+        message = f"Unknown setting {key!r}{source}; check its spelling and section."
+    else:
+        reason = first["msg"].removeprefix("Value error, ")
+        message = f"Invalid setting {key!r}{source}: {reason}."
+    return ConfigError(message, key=key)

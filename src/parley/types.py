@@ -1,0 +1,106 @@
+"""The seams between Parley's parts, named once.
+
+The meetings domain talks to storage, the media gateway and the clock only through the
+Protocols below; the adapters (`parley.storage`, `parley.janus`) satisfy them, and so do
+the fakes in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol, TypedDict
+
+from parley.meetings.model import Meeting, MeetingState
+
+
+class Jsep(TypedDict):
+    type: str  # "offer" or "answer"
+    sdp: str
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware, in UTC."""
+        ...
+
+
+class MeetingStore(Protocol):
+    async def add_meeting(self, meeting: Meeting) -> None: ...
+
+    async def get_meeting(self, slug: str) -> Meeting | None: ...
+
+    async def set_state(
+        self, meeting: Meeting, state: MeetingState, *, at: datetime | None = None
+    ) -> None: ...
+
+    async def count_meetings(self) -> int: ...
+
+    async def add_participant(
+        self, meeting: Meeting, participant_id: str, name: str, joined_at: datetime
+    ) -> None: ...
+
+    async def mark_participant_left(
+        self, participant_id: str, left_at: datetime
+    ) -> None: ...
+
+
+MediaEventCallback = Callable[[str, dict[str, Any]], None]
+"""Called with an event kind ('webrtcup', 'hangup', 'media', ...) and its data."""
+
+
+class PublisherLink(Protocol):
+    """One participant's outgoing stream on the media gateway."""
+
+    feed_id: int
+
+    async def join(self, room_id: int, display: str) -> None: ...
+
+    async def publish(self, offer: Jsep) -> Jsep: ...
+
+    async def set_media(self, *, audio: bool, video: bool) -> None: ...
+
+    async def trickle(self, candidate: dict[str, Any] | None) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def on_event(self, callback: MediaEventCallback) -> None: ...
+
+
+class SubscriberLink(Protocol):
+    """One participant's copy of another participant's stream."""
+
+    async def join(self, room_id: int, feed_id: int) -> Jsep: ...
+
+    async def start(self, answer: Jsep) -> None: ...
+
+    async def trickle(self, candidate: dict[str, Any] | None) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MediaGateway(Protocol):
+    """What Parley needs from an SFU: rooms, publishers and subscribers."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    async def wait_ready(self, timeout: float) -> bool: ...
+
+    async def create_room(
+        self, room_id: int, *, description: str, max_publishers: int, bitrate: int
+    ) -> None: ...
+
+    async def destroy_room(self, room_id: int) -> None: ...
+
+    async def room_exists(self, room_id: int) -> bool: ...
+
+    async def open_publisher(self, feed_id: int) -> PublisherLink: ...
+
+    async def open_subscriber(self) -> SubscriberLink: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

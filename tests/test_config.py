@@ -1,0 +1,132 @@
+import json
+
+import pytest
+
+from parley.cli import main
+from parley.config import load_settings
+from parley.errors import ConfigError
+
+
+def test_defaults_without_file_or_environment():
+    settings = load_settings(environ={})
+
+    assert settings.server.host == "127.0.0.1"
+    assert settings.server.port == 8080
+    assert settings.server.public_url == "http://127.0.0.1:8080"
+    assert settings.mattermost.tokens == []
+    assert [c.name for c in settings.mattermost.commands] == ["/sfu"]
+    assert settings.janus.url is None
+
+
+def test_environment_overrides_file(tmp_path):
+    path = tmp_path / "parley.toml"
+    path.write_text('[server]\nport = 9000\npublic_url = "https://a.example"\n')
+
+    settings = load_settings(path, environ={"PARLEY_PORT": "9100"})
+
+    assert settings.server.port == 9100
+    assert settings.server.public_url == "https://a.example"
+
+
+def test_config_path_from_environment(tmp_path):
+    path = tmp_path / "parley.toml"
+    path.write_text('[mattermost]\nlocale = "en"\n')
+
+    settings = load_settings(environ={"PARLEY_CONFIG": str(path)})
+
+    assert settings.mattermost.locale == "en"
+
+
+def test_lists_are_comma_separated():
+    settings = load_settings(
+        environ={
+            "PARLEY_MATTERMOST_TOKENS": "aaa, bbb,",
+            "PARLEY_JANUS_INTERFACES": "pbr0",
+        }
+    )
+
+    assert [t.get_secret_value() for t in settings.mattermost.tokens] == ["aaa", "bbb"]
+    assert settings.janus.interfaces == ["pbr0"]
+
+
+def test_commands_with_messages(tmp_path):
+    path = tmp_path / "parley.toml"
+    path.write_text(
+        "[mattermost]\n"
+        'commands = [{name = "/SFU", message = "Room:"}, {name = "/meet"}]\n'
+    )
+
+    settings = load_settings(path, environ={})
+
+    assert [c.name for c in settings.mattermost.commands] == ["/sfu", "/meet"]
+    assert settings.message_for(settings.mattermost.commands[0]) == "Room:"
+    assert settings.message_for(settings.mattermost.commands[1]) == "这是您的会议室:"
+
+
+def test_unknown_key_names_the_key(tmp_path):
+    path = tmp_path / "parley.toml"
+    path.write_text("[server]\nprot = 8080\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+
+    assert caught.value.key == "server.prot"
+    assert str(caught.value) == (
+        f"Unknown setting 'server.prot' in {path}; check its spelling and section."
+    )
+
+
+def test_bad_environment_value_names_the_variable():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"PARLEY_PORT": "eighty"})
+
+    assert caught.value.key == "server.port"
+    assert "(from PARLEY_PORT)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PARLEY_PUBLIC_URL", "meet.example.org"),
+        ("PARLEY_JANUS_URL", "http://127.0.0.1:8188"),
+        ("PARLEY_JANUS_RTP_PORT_RANGE", "40000-20000"),
+        ("PARLEY_LOCALE", "fr"),
+        ("PARLEY_RESPONSE_TYPE", "channel"),
+        ("PARLEY_PORT", "70000"),
+    ],
+)
+def test_invalid_values_stop_the_start(name, value):
+    with pytest.raises(ConfigError):
+        load_settings(environ={name: value})
+
+
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_invalid_toml_is_reported(tmp_path):
+    path = tmp_path / "parley.toml"
+    path.write_text("[server\n")
+
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, environ={})
+
+
+def test_check_config_redacts_tokens(monkeypatch, capsys):
+    monkeypatch.setenv("PARLEY_MATTERMOST_TOKENS", "supersecrettoken")
+    monkeypatch.setenv("PARLEY_DATABASE_URL", "postgresql+asyncpg://u:pw@db/parley")
+
+    assert main(["check-config"]) == 0
+
+    output = capsys.readouterr().out
+    assert "supersecrettoken" not in output
+    assert "pw@db" not in output
+    assert json.loads(output)["mattermost"]["tokens"] == ["**********"]
+
+
+def test_check_config_reports_bad_key(monkeypatch, capsys):
+    monkeypatch.setenv("PARLEY_PORT", "x")
+
+    assert main(["check-config"]) == 2
+    assert "PARLEY_PORT" in capsys.readouterr().err
