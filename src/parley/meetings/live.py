@@ -1,0 +1,315 @@
+"""Who is in a room right now, and the relay of their media negotiation to Janus.
+
+A `LiveRoom` exists while at least one browser is connected to a meeting. Each
+participant owns one publisher on the media gateway (their camera and microphone) and
+one subscriber per remote participant they receive. Parley, not the browser, holds these
+links, so it always knows who is in the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.errors import JanusError, SignalingError
+from parley.meetings.model import Meeting
+from parley.meetings.naming import new_id, new_room_id
+from parley.meetings.service import MeetingService
+from parley.types import Jsep, PublisherLink, SubscriberLink
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+MAX_NAME_CHARS = 64
+
+
+@dataclass
+class Participant:
+    id: str
+    name: str
+    feed_id: int
+    send: Send
+    audio: bool = True
+    video: bool = True
+    publishing: bool = False
+    publisher: PublisherLink | None = None
+    subscribers: dict[str, SubscriberLink] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the participant as the browser sees it: no Janus identifiers."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "audio": self.audio,
+            "video": self.video,
+            "publishing": self.publishing,
+        }
+
+
+def clean_display_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise SignalingError("Enter a name to join the meeting.", code="bad_message")
+    cleaned = " ".join(name.split())
+    if len(cleaned) > MAX_NAME_CHARS:
+        raise SignalingError(
+            f"Names are limited to {MAX_NAME_CHARS} characters.", code="bad_message"
+        )
+    return cleaned
+
+
+class LiveRoom:
+    def __init__(self, meeting: Meeting, service: MeetingService) -> None:
+        self.meeting = meeting
+        self.service = service
+        self.participants: dict[str, Participant] = {}
+        self._join_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def empty(self) -> bool:
+        return not self.participants
+
+    async def join(self, name: object, send: Send) -> Participant:
+        """Admit a participant: open their publisher, send `joined`, tell the others."""
+        display = clean_display_name(name)
+        if len(self.participants) >= self.service.policy.max_publishers:
+            raise SignalingError(
+                "The room is full; ask someone to leave and try again.",
+                code="room_full",
+            )
+
+        participant = Participant(
+            id=new_id()[:16], name=display, feed_id=new_room_id(), send=send
+        )
+        async with self._join_lock:
+            await self.service.ensure_room(self.meeting)
+            participant.publisher = await self._open_publisher(participant)
+
+        # Send `joined` before anything else can reach this participant, so the
+        # browser never sees a stream_available for someone it has not been told of.
+        others = self.others(participant)
+        self.participants[participant.id] = participant
+        await send(
+            {
+                "type": "joined",
+                "you": participant.describe(),
+                "participants": others,
+                "room": {"slug": self.meeting.slug, "title": self.meeting.title},
+            }
+        )
+        await self.service.store.add_participant(
+            self.meeting, participant.id, display, self.service.clock.now()
+        )
+        logger.info(
+            "%s joined meeting %s (%d in the room)",
+            participant.id,
+            self.meeting.slug,
+            len(self.participants),
+        )
+        await self._broadcast(
+            {"type": "participant_joined", "participant": participant.describe()},
+            exclude=participant.id,
+        )
+        return participant
+
+    async def _open_publisher(self, participant: Participant) -> PublisherLink:
+        publisher = await self.service.gateway.open_publisher(participant.feed_id)
+        try:
+            await publisher.join(self.meeting.janus_room_id, participant.name)
+        except JanusError:
+            await publisher.close()
+            raise
+        publisher.on_event(
+            lambda kind, data: self._on_publisher_event(participant, kind, data)
+        )
+        return publisher
+
+    def others(self, participant: Participant) -> list[dict[str, Any]]:
+        return [
+            other.describe()
+            for other in self.participants.values()
+            if other.id != participant.id
+        ]
+
+    async def publish(self, participant: Participant, offer: Jsep) -> Jsep:
+        assert participant.publisher is not None
+        return await participant.publisher.publish(offer)
+
+    async def subscribe(self, participant: Participant, target_id: object) -> Jsep:
+        """Open a subscriber to another participant's feed and return Janus's offer."""
+        target = self._find(target_id)
+        if not target.publishing:
+            raise SignalingError(
+                f"Participant {target.id} is not publishing yet.",
+                code="unknown_participant",
+            )
+
+        old = participant.subscribers.pop(target.id, None)
+        if old is not None:
+            await old.close()
+
+        subscriber = await self.service.gateway.open_subscriber()
+        try:
+            offer = await subscriber.join(self.meeting.janus_room_id, target.feed_id)
+        except JanusError:
+            await subscriber.close()
+            raise
+        participant.subscribers[target.id] = subscriber
+        return offer
+
+    async def answer(
+        self, participant: Participant, target_id: object, answer: Jsep
+    ) -> None:
+        await self._subscriber(participant, target_id).start(answer)
+
+    async def trickle(
+        self,
+        participant: Participant,
+        target_id: object,
+        candidate: dict[str, Any] | None,
+    ) -> None:
+        if target_id is None:
+            assert participant.publisher is not None
+            await participant.publisher.trickle(candidate)
+            return
+        await self._subscriber(participant, target_id).trickle(candidate)
+
+    async def set_media(
+        self, participant: Participant, *, audio: bool, video: bool
+    ) -> None:
+        participant.audio = audio
+        participant.video = video
+        if participant.publisher is not None and participant.publishing:
+            await participant.publisher.set_media(audio=audio, video=video)
+        await self._broadcast(
+            {"type": "participant_updated", "participant": participant.describe()}
+        )
+
+    async def leave(self, participant: Participant) -> None:
+        """Remove a participant, tell the others, then close their Janus links."""
+        if self.participants.pop(participant.id, None) is None:
+            return
+        logger.info(
+            "%s left meeting %s (%d in the room)",
+            participant.id,
+            self.meeting.slug,
+            len(self.participants),
+        )
+        await self._broadcast(
+            {"type": "participant_left", "participant": participant.id}
+        )
+
+        await self._close_links(participant)
+        for other in self.participants.values():
+            subscriber = other.subscribers.pop(participant.id, None)
+            if subscriber is not None:
+                await _close_quietly(subscriber)
+
+        await self.service.store.mark_participant_left(
+            participant.id, self.service.clock.now()
+        )
+
+    async def _close_links(self, participant: Participant) -> None:
+        for subscriber in participant.subscribers.values():
+            await _close_quietly(subscriber)
+        participant.subscribers.clear()
+        if participant.publisher is not None:
+            await _close_quietly(participant.publisher)
+            participant.publisher = None
+
+    def _find(self, participant_id: object) -> Participant:
+        participant = self.participants.get(str(participant_id))
+        if participant is None:
+            raise SignalingError(
+                f"No participant {participant_id!r} in this room.",
+                code="unknown_participant",
+            )
+        return participant
+
+    def _subscriber(
+        self, participant: Participant, target_id: object
+    ) -> SubscriberLink:
+        subscriber = participant.subscribers.get(str(target_id))
+        if subscriber is None:
+            raise SignalingError(
+                f"Not subscribed to participant {target_id!r}; send subscribe first.",
+                code="unknown_participant",
+            )
+        return subscriber
+
+    def _on_publisher_event(
+        self, participant: Participant, kind: str, data: dict[str, Any]
+    ) -> None:
+        # Janus calls back from its reader task; announcements go out in a task of
+        # their own so a slow browser cannot stall the Janus connection.
+        if kind == "webrtcup" and not participant.publishing:
+            participant.publishing = True
+            self._spawn(self._announce_stream(participant))
+        elif kind == "hangup" and participant.publishing:
+            participant.publishing = False
+            self._spawn(
+                self._broadcast(
+                    {
+                        "type": "participant_updated",
+                        "participant": participant.describe(),
+                    }
+                )
+            )
+
+    async def _announce_stream(self, participant: Participant) -> None:
+        if participant.id not in self.participants:
+            return
+        await self._broadcast(
+            {"type": "participant_updated", "participant": participant.describe()}
+        )
+        await self._broadcast(
+            {"type": "stream_available", "participant": participant.id},
+            exclude=participant.id,
+        )
+
+    async def _broadcast(
+        self, frame: dict[str, Any], *, exclude: str | None = None
+    ) -> None:
+        for other in list(self.participants.values()):
+            if other.id != exclude:
+                await other.send(frame)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _close_quietly(link: PublisherLink | SubscriberLink) -> None:
+    try:
+        await link.close()
+    except JanusError as error:
+        # The link is gone either way; a Janus that cannot close it has lost it already.
+        logger.warning("Closing a Janus handle failed: %s", error)
+
+
+class LiveRooms:
+    """The live rooms of this process, by slug."""
+
+    def __init__(self, service: MeetingService) -> None:
+        self.service = service
+        self._rooms: dict[str, LiveRoom] = {}
+
+    def get(self, meeting: Meeting) -> LiveRoom:
+        room = self._rooms.get(meeting.slug)
+        if room is None:
+            room = self._rooms[meeting.slug] = LiveRoom(meeting, self.service)
+        return room
+
+    def release(self, room: LiveRoom) -> None:
+        if room.empty and self._rooms.get(room.meeting.slug) is room:
+            del self._rooms[room.meeting.slug]
+
+    def count_participants(self) -> int:
+        return sum(len(room.participants) for room in self._rooms.values())
+
+    def __len__(self) -> int:
+        return len(self._rooms)

@@ -1,0 +1,56 @@
+"""Meetings and participants as values, with the meeting's state machine."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parley.errors import MeetingError
+
+logger = logging.getLogger(__name__)
+
+
+class MeetingState(enum.StrEnum):
+    OPEN = "open"  # the Janus room exists; people may join
+    ENDED = "ended"  # over; the link now shows that the meeting ended
+
+
+_TRANSITIONS: dict[MeetingState, frozenset[MeetingState]] = {
+    MeetingState.OPEN: frozenset({MeetingState.ENDED}),
+    MeetingState.ENDED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a meeting was started: the Mattermost team, channel and user."""
+
+    team_id: str = ""
+    team_domain: str = ""
+    channel_id: str = ""
+    channel_name: str = ""
+    user_id: str = ""
+    user_name: str = ""
+
+
+@dataclass
+class Meeting:
+    id: str
+    slug: str
+    title: str
+    janus_room_id: int
+    state: MeetingState
+    created_at: datetime
+    origin: Origin = field(default_factory=Origin)
+    ended_at: datetime | None = None
+
+    def move_to(self, new: MeetingState) -> None:
+        """Change state, raising MeetingError for a move the state machine forbids."""
+        if new not in _TRANSITIONS[self.state]:
+            raise MeetingError(
+                f"Meeting {self.slug!r} cannot go from {self.state} to {new}."
+            )
+        logger.debug("meeting %s: %s -> %s", self.slug, self.state, new)
+        self.state = new
