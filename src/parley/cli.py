@@ -21,16 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="parley", description="Video meetings from a Mattermost slash command."
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="TOML config file (default: $PARLEY_CONFIG, else built-in defaults)",
-    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the HTTP service and its Janus")
-    commands.add_parser(
-        "check-config", help="validate the settings and print them, secrets redacted"
-    )
+    for name, help in (
+        ("serve", "run the HTTP service and its Janus"),
+        ("check-config", "validate the settings and print them, secrets redacted"),
+    ):
+        command = commands.add_parser(name, help=help)
+        command.add_argument(
+            "--config",
+            type=Path,
+            help="TOML config file (default: $PARLEY_CONFIG, else built-in defaults)",
+        )
     args = parser.parse_args(argv)
 
     try:

@@ -45,5 +45,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     # Uvicorn's access log prints query strings, and a GET slash command carries its
     # token in the query; Parley logs requests itself instead.
     logging.getLogger("uvicorn.access").disabled = True
-    for name in ("websockets", "aiosqlite", "httpx", "httpcore"):
+    for name in ("websockets", "aiosqlite", "httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
