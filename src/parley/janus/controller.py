@@ -125,7 +125,8 @@ class JanusController:
         """Health for GET /healthz.
 
         Keys: `janus` ("ok" or "unavailable"), `detail` (a sentence for people),
-        `url`, `managed`, `restarts`, and `state` (the supervisor's) when managed.
+        `url`, `managed`, `restarts`, and `state` and `pid` (the supervisor's) when
+        managed.
         """
         status: dict[str, Any] = {
             "janus": "ok" if self.ready else "unavailable",
@@ -137,6 +138,7 @@ class JanusController:
         if self.supervisor is not None:
             supervised = self.supervisor.status
             status["state"] = supervised.state
+            status["pid"] = supervised.pid
             status["restarts"] = supervised.restarts
             if not self.ready and supervised.state != "running":
                 status["detail"] = supervised.message
