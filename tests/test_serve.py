@@ -171,3 +171,27 @@ def test_invalid_setting_stops_the_start(tmp_path):
     assert (
         "Invalid setting 'server.public_url' (from PARLEY_PUBLIC_URL)" in result.stderr
     )
+
+
+@requires_janus
+def test_janus_does_not_outlive_a_killed_parley(serve):
+    server = serve()
+    janus_pid = server.wait_for(lambda status, body: status == 200)["janus"]["pid"]
+
+    server.process.kill()
+    server.process.wait(timeout=10)
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(janus_pid):
+        time.sleep(0.1)
+    assert not _alive(janus_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); its state in /proc tells the truth.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"

@@ -22,6 +22,7 @@ async def test_managed_controller_is_ready(
 
     await controller.start()
     status = controller.status()
+    pid = supervisor.status.pid
     await controller.stop()
 
     assert status == {
@@ -30,6 +31,7 @@ async def test_managed_controller_is_ready(
         "url": janus_settings.ws_url,
         "managed": True,
         "state": "running",
+        "pid": pid,
         "restarts": 0,
     }
 

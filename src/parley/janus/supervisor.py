@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +27,8 @@ from typing import IO, Literal
 from parley.errors import JanusError, JanusUnavailable
 from parley.janus.gateway import JanusGateway
 from parley.janus.jcfg import JanusProcessSettings, write_janus_config
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 logger = logging.getLogger(__name__)
 janus_output = logging.getLogger("parley.janus.output")
@@ -179,6 +183,7 @@ class JanusSupervisor:
                 # Its own session, so a Ctrl-C meant for Parley does not reach
                 # Janus, and Janus stops only through stop().
                 start_new_session=True,
+                preexec_fn=_terminate_with_parent,
             )
         except OSError as exc:
             return f"Cannot run {executable!r}: {exc.strerror or exc}"
@@ -351,3 +356,15 @@ def _settle(ready: asyncio.Future[None], error: str | None, url: str) -> None:
         ready.set_result(None)
     else:
         ready.set_exception(JanusUnavailable(f"{error}.", url=url))
+
+
+def _terminate_with_parent() -> None:
+    """Ask Linux to send Janus SIGTERM when Parley dies, even by SIGKILL.
+
+    Without it, a Janus orphaned by a crashed Parley keeps its ports, and the next
+    Parley's Janus fails to start.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
