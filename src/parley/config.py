@@ -80,7 +80,7 @@ class MattermostSettings(_Section):
     commands: list[SlashCommand] = [SlashCommand(name="/sfu")]
     response_type: ResponseType = "in_channel"
     locale: Locale = "zh"
-    # Seconds the reply waits for Janus before it says "creating" and sends the link
+    # Seconds the reply waits for Janus before it replies "creating" and sends the link
     # through response_url; Mattermost's own limit can be as low as 3 s.
     reply_deadline: float = Field(1.5, gt=0, le=2.5)
 

@@ -3,7 +3,7 @@
     ParleyError
     ├── ConfigError              a setting is missing or invalid, so Parley stops
     ├── JanusError               the media gateway failed us
-    │   ├── JanusUnavailable     no connection, connection lost, or no answer in time
+    │   ├── JanusUnavailable     no connection, connection lost, or no response in time
     │   └── JanusPluginError     Janus or its videoroom plugin rejected a request
     ├── MeetingError             a request about meetings that cannot be honoured
     │   ├── RoomNotFound         no room has that slug
@@ -43,7 +43,7 @@ class JanusUnavailable(JanusError):
 
 
 class JanusPluginError(JanusError):
-    """Janus or one of its plugins answered a request with an error."""
+    """Janus or one of its plugins returned an error for a request."""
 
     def __init__(self, message: str, *, code: int, reason: str) -> None:
         super().__init__(message)

@@ -93,7 +93,7 @@ def token_from_header(authorization: str | None) -> str:
 
 @dataclass(frozen=True)
 class Invocation:
-    """What the text after the trigger asks for."""
+    """The action requested by the text after the trigger, with its title."""
 
     action: Literal["create", "help"]
     title: str = ""
