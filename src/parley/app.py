@@ -7,11 +7,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.clock import SystemClock
 from parley.config import Settings
@@ -68,6 +71,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.middleware("http")(_log_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(slash.router)
     app.include_router(health.router)
     app.include_router(pages.router)
@@ -136,3 +140,18 @@ async def _log_request(
         (time.perf_counter() - started) * 1000,
     )
     return response
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    # The same {error, message} body as Parley's own errors, for routing failures
+    # such as an unknown path (404) or a wrong method (405).
+    assert isinstance(error, StarletteHTTPException)
+    code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_")
+    return JSONResponse(
+        {
+            "error": code,
+            "message": f"{error.detail}: {request.method} {request.url.path}",
+        },
+        status_code=error.status_code,
+        headers=error.headers,
+    )

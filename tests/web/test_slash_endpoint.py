@@ -498,6 +498,11 @@ async def test_other_methods_are_not_allowed(
 
     assert reply.status_code == 405
     assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {
+        "error": "method_not_allowed",
+        "message": f"Method Not Allowed: {method} /mattermost",
+    }
+    assert set(reply.headers["allow"].split(", ")) == {"GET", "POST"}
     assert parley.janus.created == []
 
 
