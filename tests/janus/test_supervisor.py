@@ -7,11 +7,13 @@ import logging
 import os
 import signal
 import socket
+from pathlib import Path
 
 import pytest
 
 from parley.errors import JanusUnavailable
 from parley.janus import JanusProcessSettings, JanusStatus, JanusSupervisor
+from parley.janus.supervisor import ice_interface_warnings
 from tests.janus.conftest import requires_janus
 
 MISSING_MESSAGE = (
@@ -159,3 +161,18 @@ async def test_default_binary_names_janus_when_missing(
         "Janus is not installed: no 'janus' executable on PATH. Install the "
         "Debian package janus, or set janus.url to use an external Janus."
     )
+
+
+def test_interface_warnings_name_missing_and_loopback(tmp_path: Path) -> None:
+    for name, flags in (("lo", "0x9"), ("pbr0", "0x1003")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "flags").write_text(flags + "\n")
+
+    warnings = ice_interface_warnings(["lo", "pbr0", "eht0", "10.0."], net=tmp_path)
+
+    assert warnings == [
+        "ICE interface 'lo' is a loopback interface, which Janus skips; see the "
+        "README on keeping media on one machine.",
+        "ICE interface 'eht0' does not exist here; Janus will gather candidates on "
+        "every other interface. Check janus.interfaces.",
+    ]

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import IO, Literal
 
 from parley.errors import JanusError, JanusUnavailable
@@ -29,6 +30,7 @@ from parley.janus.gateway import JanusGateway
 from parley.janus.jcfg import JanusProcessSettings, write_janus_config
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+IFF_LOOPBACK = 0x8  # from <linux/if.h>
 
 logger = logging.getLogger(__name__)
 janus_output = logging.getLogger("parley.janus.output")
@@ -120,6 +122,8 @@ class JanusSupervisor:
             logger.error("%s", message)
             raise JanusUnavailable(message, url=self.settings.ws_url)
 
+        for warning in ice_interface_warnings(self.settings.ice_interfaces):
+            logger.warning("%s", warning)
         write_janus_config(self.settings)
         self._open_log_file()
         self._consecutive_exits = 0
@@ -356,6 +360,33 @@ def _settle(ready: asyncio.Future[None], error: str | None, url: str) -> None:
         ready.set_result(None)
     else:
         ready.set_exception(JanusUnavailable(f"{error}.", url=url))
+
+
+def ice_interface_warnings(
+    interfaces: list[str], net: Path = Path("/sys/class/net")
+) -> list[str]:
+    """Return a warning for each ICE interface Janus will silently ignore.
+
+    libnice skips interfaces flagged LOOPBACK and, when no listed interface matches,
+    gathers on every other interface instead, so a typo exposes the wrong address.
+    Entries with a dot or colon are address prefixes and are not checked.
+    """
+    warnings = []
+    for name in interfaces:
+        if "." in name or ":" in name:
+            continue
+        flags_file = net / name / "flags"
+        if not flags_file.exists():
+            warnings.append(
+                f"ICE interface {name!r} does not exist here; Janus will gather "
+                "candidates on every other interface. Check janus.interfaces."
+            )
+        elif int(flags_file.read_text(), 16) & IFF_LOOPBACK:
+            warnings.append(
+                f"ICE interface {name!r} is a loopback interface, which Janus "
+                "skips; see the README on keeping media on one machine."
+            )
+    return warnings
 
 
 def _terminate_with_parent() -> None:
