@@ -226,3 +226,38 @@ def test_join_is_recorded_and_room_released(client, slug, join):
     health = client.get("/healthz").json()
     assert health["participants"] == 0
     assert health["live_rooms"] == 0
+
+
+def test_ending_meeting_tells_everyone_and_closes(client, slug, gateway, join):
+    parley = client.app.state.parley
+    first, _ = join(client, slug, "Ada")
+    second, _ = join(client, slug, "Grace")
+    first.receive_json()  # participant_joined
+    meeting = client.portal.call(parley.service.find_open_meeting, slug)
+
+    client.portal.call(parley.live_rooms.end_meeting, meeting)
+
+    for socket in (first, second):
+        frames = []
+        with pytest.raises(WebSocketDisconnect):
+            while True:
+                frames.append(socket.receive_json())
+        assert {"type": "room_ended", "reason": "ended"} in frames
+    assert gateway.rooms == {}
+    assert all(publisher.closed for publisher in gateway.publishers)
+    assert client.get(f"/join/{slug}").status_code == 410
+    health = client.get("/healthz").json()
+    assert health["live_rooms"] == 0
+    assert health["participants"] == 0
+
+
+def test_ended_meeting_refuses_signaling(client, slug):
+    parley = client.app.state.parley
+    meeting = client.portal.call(parley.service.find_open_meeting, slug)
+    client.portal.call(parley.live_rooms.end_meeting, meeting)
+
+    with client.websocket_connect(f"/join/{slug}/signal") as socket:
+        error = socket.receive_json()
+
+    assert error["code"] == "room_ended"
+    assert error["fatal"] is True

@@ -23,6 +23,7 @@ from parley.types import Jsep, PublisherLink, SubscriberLink
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Disconnect = Callable[[], Awaitable[None]]
 MAX_NAME_CHARS = 64
 
 
@@ -32,6 +33,7 @@ class Participant:
     name: str
     feed_id: int
     send: Send
+    disconnect: Disconnect
     audio: bool = True
     video: bool = True
     publishing: bool = False
@@ -67,14 +69,19 @@ class LiveRoom:
         self.participants: dict[str, Participant] = {}
         self._join_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.ended = False
 
     @property
     def empty(self) -> bool:
         return not self.participants
 
-    async def join(self, name: object, send: Send) -> Participant:
+    async def join(
+        self, name: object, send: Send, disconnect: Disconnect
+    ) -> Participant:
         """Admit a participant: open their publisher, send `joined`, tell the others."""
         display = clean_display_name(name)
+        if self.ended:
+            raise SignalingError("The meeting has ended.", code="room_ended")
         if len(self.participants) >= self.service.policy.max_publishers:
             raise SignalingError(
                 "The room is full; ask someone to leave and try again.",
@@ -82,7 +89,11 @@ class LiveRoom:
             )
 
         participant = Participant(
-            id=new_id()[:16], name=display, feed_id=new_room_id(), send=send
+            id=new_id()[:16],
+            name=display,
+            feed_id=new_room_id(),
+            send=send,
+            disconnect=disconnect,
         )
         async with self._join_lock:
             await self.service.ensure_room(self.meeting)
@@ -212,6 +223,14 @@ class LiveRoom:
             participant.id, self.service.clock.now()
         )
 
+    async def end(self, reason: str) -> None:
+        """Tell everyone the meeting is over, then let go of each participant."""
+        self.ended = True
+        await self._broadcast({"type": "room_ended", "reason": reason})
+        for participant in list(self.participants.values()):
+            await self.leave(participant)
+            await participant.disconnect()
+
     async def _close_links(self, participant: Participant) -> None:
         for subscriber in participant.subscribers.values():
             await _close_quietly(subscriber)
@@ -307,6 +326,13 @@ class LiveRooms:
     def release(self, room: LiveRoom) -> None:
         if room.empty and self._rooms.get(room.meeting.slug) is room:
             del self._rooms[room.meeting.slug]
+
+    async def end_meeting(self, meeting: Meeting, *, reason: str = "ended") -> None:
+        """End a meeting for everyone: close its live room, then release the room."""
+        room = self._rooms.pop(meeting.slug, None)
+        if room is not None:
+            await room.end(reason)
+        await self.service.end_meeting(meeting)
 
     def count_participants(self) -> int:
         return sum(len(room.participants) for room in self._rooms.values())

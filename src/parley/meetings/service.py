@@ -74,6 +74,23 @@ class MeetingService:
             raise RoomEnded(slug)
         return meeting
 
+    async def end_meeting(self, meeting: Meeting) -> None:
+        """Mark the meeting ended and release its Janus room.
+
+        The meeting is ended in the store even when Janus cannot be reached, because
+        a Janus that lost its connection has lost the room too.
+        """
+        await self.store.set_state(meeting, MeetingState.ENDED, at=self.clock.now())
+        try:
+            await self.gateway.destroy_room(meeting.janus_room_id)
+        except JanusError as error:
+            logger.warning(
+                "Destroying the Janus room of meeting %s failed: %s",
+                meeting.slug,
+                error,
+            )
+        logger.info("Meeting %s ended", meeting.slug)
+
     async def ensure_room(self, meeting: Meeting) -> None:
         """Re-create the Janus room if Janus lost it, as after a Janus restart.
 

@@ -172,7 +172,9 @@ class SignalingSession:
                 "The media server is unavailable; try again in a minute.",
                 code="media_unavailable",
             )
-        self.participant = await self.room.join(frame.get("name"), self.connection.send)
+        self.participant = await self.room.join(
+            frame.get("name"), self.connection.send, self.connection.close
+        )
 
     def _joined(self) -> Participant:
         if self.participant is None:
