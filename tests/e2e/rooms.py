@@ -1,0 +1,36 @@
+"""Create a meeting room the way users do: `/sfu <title>` in Mattermost.
+
+The Mattermost stand-in (tests/support/mattermost.py) sends Parley the request
+Mattermost sends for a custom slash command and reads Parley's reply as Mattermost
+does. The link is taken from the post that the reply creates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.support.mattermost import MattermostStandIn
+
+
+def create_room(
+    mattermost: MattermostStandIn, base_url: str, token: str, title: str
+) -> str:
+    """Run `/sfu <title>` against Parley at `base_url`; return the meeting link."""
+    command = mattermost.execute_command(
+        f"{base_url}/mattermost", f"/sfu {title}", token=token
+    )
+    # Playwright's sync API keeps an event loop running on this thread, so the
+    # coroutine runs on a thread of its own. A new thread starts in the network
+    # namespace of the thread that creates it.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        outcome = executor.submit(asyncio.run, command).result(timeout=60)
+    if outcome.error is not None or outcome.transport_error:
+        raise AssertionError(
+            f"/sfu {title} failed: {outcome.error or outcome.transport_error} "
+            f"(status {outcome.response.status if outcome.response else 'none'})"
+        )
+    replies = outcome.posts or outcome.ephemeral
+    if not replies or not replies[0].attachments:
+        raise AssertionError(f"/sfu {title} created no post with an attachment")
+    return replies[0].attachments[0]["title_link"]
