@@ -7,13 +7,12 @@ import logging
 import os
 import signal
 import socket
-from pathlib import Path
 
 import pytest
 
 from parley.errors import JanusUnavailable
 from parley.janus import JanusProcessSettings, JanusStatus, JanusSupervisor
-from parley.janus.supervisor import ice_interface_warnings
+from parley.janus.supervisor import ice_interface_warnings, interface_flags
 from tests.janus.conftest import requires_janus
 
 MISSING_MESSAGE = (
@@ -163,12 +162,10 @@ async def test_default_binary_names_janus_when_missing(
     )
 
 
-def test_interface_warnings_name_missing_and_loopback(tmp_path: Path) -> None:
-    for name, flags in (("lo", "0x9"), ("pbr0", "0x1003")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "flags").write_text(flags + "\n")
+def test_interface_warnings_name_missing_and_loopback() -> None:
+    flags = {"lo": 0x9, "pbr0": 0x1003}
 
-    warnings = ice_interface_warnings(["lo", "pbr0", "eht0", "10.0."], net=tmp_path)
+    warnings = ice_interface_warnings(["lo", "pbr0", "eht0", "10.0."], flags.get)
 
     assert warnings == [
         "ICE interface 'lo' is a loopback interface, which Janus skips; see the "
@@ -176,3 +173,11 @@ def test_interface_warnings_name_missing_and_loopback(tmp_path: Path) -> None:
         "ICE interface 'eht0' does not exist here; Janus will gather candidates on "
         "every other interface. Check janus.interfaces.",
     ]
+
+
+def test_interface_flags_reads_this_namespace() -> None:
+    loopback = interface_flags("lo")
+
+    assert loopback is not None
+    assert loopback & 0x8
+    assert interface_flags("no-such-if0") is None

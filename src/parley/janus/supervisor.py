@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import shutil
 import signal
+import socket
+import struct
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import IO, Literal
 
 from parley.errors import JanusError, JanusUnavailable
@@ -31,6 +33,7 @@ from parley.janus.jcfg import JanusProcessSettings, write_janus_config
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 IFF_LOOPBACK = 0x8  # from <linux/if.h>
+SIOCGIFFLAGS = 0x8913  # from <linux/sockios.h>
 
 logger = logging.getLogger(__name__)
 janus_output = logging.getLogger("parley.janus.output")
@@ -363,7 +366,8 @@ def _settle(ready: asyncio.Future[None], error: str | None, url: str) -> None:
 
 
 def ice_interface_warnings(
-    interfaces: list[str], net: Path = Path("/sys/class/net")
+    interfaces: list[str],
+    flags_of: Callable[[str], int | None] | None = None,
 ) -> list[str]:
     """Return a warning for each ICE interface Janus will silently ignore.
 
@@ -371,22 +375,39 @@ def ice_interface_warnings(
     gathers on every other interface instead, so a typo exposes the wrong address.
     Entries with a dot or colon are address prefixes and are not checked.
     """
+    flags_of = flags_of or interface_flags
     warnings = []
     for name in interfaces:
         if "." in name or ":" in name:
             continue
-        flags_file = net / name / "flags"
-        if not flags_file.exists():
+        flags = flags_of(name)
+        if flags is None:
             warnings.append(
                 f"ICE interface {name!r} does not exist here; Janus will gather "
                 "candidates on every other interface. Check janus.interfaces."
             )
-        elif int(flags_file.read_text(), 16) & IFF_LOOPBACK:
+        elif flags & IFF_LOOPBACK:
             warnings.append(
                 f"ICE interface {name!r} is a loopback interface, which Janus "
                 "skips; see the README on keeping media on one machine."
             )
     return warnings
+
+
+def interface_flags(name: str) -> int | None:
+    """Return the kernel's flags of a network interface, or None if there is none.
+
+    Asked through a socket rather than /sys/class/net, because /sys shows the network
+    namespace that mounted it, not necessarily the one this process is in.
+    """
+    request = struct.pack("16sH", name.encode()[:15], 0)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            reply = fcntl.ioctl(probe.fileno(), SIOCGIFFLAGS, request)
+    except OSError:
+        return None
+    flags: int = struct.unpack("16sH", reply[:18])[1]
+    return flags
 
 
 def _terminate_with_parent() -> None:
