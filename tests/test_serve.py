@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -195,3 +196,25 @@ def _alive(pid: int) -> bool:
     # A zombie still answers kill(0); its state in /proc tells the truth.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+@requires_janus
+def test_taken_janus_port_is_reported_not_used(serve):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        server = serve(PARLEY_JANUS_WS_PORT=str(port))
+
+        health = server.wait_for(
+            lambda status, body: "already in use" in body["janus"]["detail"]
+        )
+        reply = server.slash().json()
+
+    assert health["status"] == "unavailable"
+    assert health["janus"]["detail"].startswith(
+        f"Janus's WebSocket port {port} on 127.0.0.1 is already in use by another "
+        "process; stop it, or set janus.ws_port (PARLEY_JANUS_WS_PORT) to a free port"
+    )
+    assert reply["response_type"] == "ephemeral"
+    assert "/join/" not in reply["text"]

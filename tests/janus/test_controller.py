@@ -56,7 +56,7 @@ async def test_controller_reconnects_after_restart(
     async with asyncio.timeout(10):
         await reconnected.wait()
 
-    assert controller.ready
+    assert await controller.wait_ready(5)
     assert controller.status()["restarts"] == 1
     # the room died with the old Janus, and the control session reopened itself
     assert not await controller.rooms.room_exists(room)

@@ -124,13 +124,14 @@ async def test_busy_port_fails_start(janus_settings: JanusProcessSettings) -> No
         status = supervisor.status
         await supervisor.stop()
 
-    assert str(caught.value) == "Janus exited at start with code 1."
-    assert status.state == "failed"
-    assert status.message.startswith(
-        "Janus exited at start with code 1; restarting in 5 s (restart 1). "
-        "Last output: "
+    port = janus_settings.ws_port
+    expected = (
+        f"Janus's WebSocket port {port} on 127.0.0.1 is already in use by another "
+        "process; stop it, or set janus.ws_port (PARLEY_JANUS_WS_PORT) to a free port"
     )
-    assert "No Janus API transport is available" in status.message
+    assert str(caught.value) == f"{expected}."
+    assert status.state == "failed"
+    assert status.message.startswith(f"{expected}; restarting in 5 s (restart 1).")
 
 
 async def test_missing_binary_reports_missing(

@@ -69,7 +69,13 @@ class JanusController:
 
     @property
     def ready(self) -> bool:
-        """Whether the connection to Janus is open."""
+        """Whether the connection to Janus is open, and to our Janus if we run one.
+
+        A managed Janus that is not running cannot be what answers on its port: that
+        is some other process, whose rooms Parley must not hand out.
+        """
+        if self.supervisor is not None and self.supervisor.status.state != "running":
+            return False
         return self._ready.is_set()
 
     def add_reconnect_listener(self, callback: ReconnectListener) -> None:
@@ -115,10 +121,14 @@ class JanusController:
         self._detail = "Janus is stopped."
 
     async def wait_ready(self, timeout: float) -> bool:  # noqa: ASYNC109
-        """Wait up to `timeout` seconds for the connection; return `ready`."""
+        """Wait up to `timeout` seconds until `ready`; return it."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._ready.wait()
+                # The supervisor marks Janus running only after its own probe, which
+                # can finish a moment after our connection opened.
+                while not self.ready:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
         return self.ready
 
     def status(self) -> dict[str, Any]:

@@ -179,6 +179,12 @@ class JanusSupervisor:
     async def _spawn(self, executable: str) -> str | None:
         """Start a Janus process; return why it could not start, or None."""
         self._output.clear()
+        if _port_in_use(self.settings.ws_host, self.settings.ws_port):
+            return (
+                f"Janus's WebSocket port {self.settings.ws_port} on "
+                f"{self.settings.ws_host} is already in use by another process; stop "
+                "it, or set janus.ws_port (PARLEY_JANUS_WS_PORT) to a free port"
+            )
         try:
             self._process = await asyncio.create_subprocess_exec(
                 executable,
@@ -408,6 +414,18 @@ def interface_flags(name: str) -> int | None:
         return None
     flags: int = struct.unpack("16sH", reply[:18])[1]
     return flags
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR as Janus sets it, so a port left in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _terminate_with_parent() -> None:
