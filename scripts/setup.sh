@@ -32,13 +32,14 @@ check_python() {
     fi
 }
 
-# Create the virtual environment and install Parley into it with the given extras,
-# again only when pyproject.toml changed since the last install.
+# Create the virtual environment and install Parley into it with the given extras
+# ("" or "[test]"), again only when pyproject.toml changed since. An install with the
+# test extras also satisfies a plain one, so scripts/run and scripts/test can be
+# run in turns without reinstalling.
 install_parley() {
     local extras=$1
-    local stamp="$VENV/.parley-installed"
-    local wanted
-    wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
+    local hash
+    hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
 
     if [ ! -x "$VENV/bin/python" ]; then
         if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
@@ -47,12 +48,13 @@ install_parley() {
             "$PYTHON" -m venv "$VENV"
         fi
     fi
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    if grep -qxF "$hash $extras" "$VENV/.parley-installed" 2>/dev/null \
+        || { [ -z "$extras" ] && grep -qxF "$hash [test]" "$VENV/.parley-installed" 2>/dev/null; }; then
         return 0
     fi
 
     say "installing Python dependencies into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e ".$extras"
-    echo "$wanted" > "$stamp"
+    echo "$hash $extras" > "$VENV/.parley-installed"
 }
