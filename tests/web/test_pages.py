@@ -67,3 +67,20 @@ def test_static_files_load_nothing_from_other_hosts():
     ]
 
     assert offenders == []
+
+
+def test_head_and_trailing_slash_serve_page(client, slug):
+    head = client.head(f"/join/{slug}")
+    slashed = client.get(f"/join/{slug}/")
+
+    assert head.status_code == 200
+    assert head.headers["content-type"].startswith("text/html")
+    assert slashed.status_code == 200
+    assert f'data-room-slug="{slug}"' in slashed.text
+
+
+def test_unknown_room_with_slash_gets_404_page(client):
+    response = client.get("/join/nope-aaaaaaaaaaaaaaaa/")
+
+    assert response.status_code == 404
+    assert "Meeting room not found" in response.text

@@ -31,7 +31,19 @@ def render(name: str, **values: str) -> str:
     return page
 
 
-@router.get("/join/{slug}", response_class=HTMLResponse, include_in_schema=False)
+# HEAD for link checkers and uptime probes; the trailing slash because people add one.
+@router.api_route(
+    "/join/{slug}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+@router.api_route(
+    "/join/{slug}/",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 async def meeting_page(slug: str, request: Request) -> HTMLResponse:
     service = request.app.state.parley.service
     try:
