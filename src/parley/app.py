@@ -4,28 +4,48 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 
+import fastapi_offline
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from parley.clock import SystemClock
 from parley.config import Settings
 from parley.mattermost.commands import SlashCommands
+from parley.meetings.access import TokenSigner
 from parley.meetings.live import LiveRooms
 from parley.meetings.service import MeetingService, RoomPolicy
 from parley.storage import SqlMeetingStore, create_engine, migrate, session_factory
 from parley.types import Clock, MediaGateway
-from parley.web import health, pages, signaling, slash
+from parley.web import api, api_v1, health, pages, signaling, slash
+from parley.web.api_auth import ApiError, FailedAttempts
 
 logger = logging.getLogger("parley")
+
+OPENAPI_URL = "/api/openapi.json"
+DOCS_URL = "/api/docs"
+# Swagger UI's files come from the fastapi-offline package, not from a CDN, so the
+# docs work where browsers reach only Parley.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+API_DESCRIPTION = """
+Two REST APIs that take the same secret (`api.secret`, or `PARLEY_API_SECRET`):
+
+- **MiroTalk-compatible API** (`/api/v1`): MiroTalk SFU's paths, bodies and responses,
+  so scripts written for MiroTalk work unchanged. Secret in the `authorization` header.
+- **Parley API** (`/api/parley/v1`): meetings with their participants, times and
+  Mattermost channel. Secret as `Authorization: Bearer <secret>`.
+"""
 
 
 @dataclass
@@ -39,6 +59,7 @@ class Parley:
     commands: SlashCommands
     engine: AsyncEngine
     http: httpx.AsyncClient
+    failed_attempts: FailedAttempts
 
 
 def create_app(
@@ -64,14 +85,23 @@ def create_app(
 
     app = FastAPI(
         title="Parley",
+        version="1.0.0",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=OPENAPI_URL,
         redirect_slashes=False,
     )
     app.middleware("http")(_log_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.include_router(api_v1.router)
+    app.include_router(api.router)
+    app.add_api_route(DOCS_URL, _docs, include_in_schema=False)
+    app.mount(
+        f"{DOCS_URL}/assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets"
+    )
     app.include_router(slash.router)
     app.include_router(health.router)
     app.include_router(pages.router)
@@ -99,12 +129,21 @@ async def _start(
             "PARLEY_MATTERMOST_TOKENS (or mattermost.tokens) is set"
         )
 
+    tokens = None
+    if settings.api.secret is None:
+        logger.warning(
+            "No API secret is configured: the REST APIs under /api refuse every "
+            "request until PARLEY_API_SECRET (or api.secret) is set"
+        )
+    else:
+        tokens = TokenSigner(settings.api.secret.get_secret_value())
+
     http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
     store = SqlMeetingStore(
         session_factory(engine), serialize_writes=engine.dialect.name == "sqlite"
     )
     policy = RoomPolicy(settings.rooms.max_publishers, settings.rooms.bitrate)
-    service = MeetingService(store, gateway, clock, policy)
+    service = MeetingService(store, gateway, clock, policy, tokens)
     parley = Parley(
         settings=settings,
         gateway=gateway,
@@ -113,6 +152,7 @@ async def _start(
         commands=SlashCommands(settings, service, http),
         engine=engine,
         http=http,
+        failed_attempts=FailedAttempts(),
     )
     logger.info("Parley is ready; links start with %s", settings.server.public_url)
     return parley
@@ -147,11 +187,57 @@ async def _http_error(request: Request, error: Exception) -> Response:
     # such as an unknown path (404) or a wrong method (405).
     assert isinstance(error, StarletteHTTPException)
     code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_")
+    headers = error.headers
+    if error.status_code == 405:
+        allowed = set(_allowed_methods(request))
+        allowed.update(
+            method.strip()
+            for method in (error.headers or {}).get("Allow", "").split(",")
+            if method.strip()
+        )
+        headers = {"Allow": ", ".join(sorted(allowed))}
     return JSONResponse(
         {
             "error": code,
             "message": f"{error.detail}: {request.method} {request.url.path}",
         },
         status_code=error.status_code,
-        headers=error.headers,
+        headers=headers,
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's 405 lists the methods of the first route with a matching path
+    # only; a path served by several routes, one per method, needs them all.
+    methods: set[str] = set()
+    for route in _flatten(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _flatten(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    # FastAPI 0.16x wraps each included router in one route; its own routes, which
+    # carry the methods, are on `original_router`.
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is None:
+            yield route
+        else:
+            yield from _flatten(inner.routes)
+
+
+async def _api_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return JSONResponse(error.body, status_code=error.status, headers=error.headers)
+
+
+async def _docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title="Parley API",
+        swagger_js_url=f"{DOCS_URL}/assets/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_URL}/assets/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_URL}/assets/favicon.png",
     )

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings) -> int:
     secrets = [token.get_secret_value() for token in settings.mattermost.tokens]
+    if settings.api.secret is not None:
+        secrets.append(settings.api.secret.get_secret_value())
     if settings.database_url is not None:
         secrets.append(settings.database_url.get_secret_value())
     configure_logging(settings.server.log_level, secrets)

@@ -132,11 +132,30 @@ class RoomSettings(_Section):
     bitrate: int = Field(1_024_000, ge=64_000, le=10_000_000)
 
 
+class ApiSettings(_Section):
+    """The REST APIs under /api: off until a secret is set, since none is built in."""
+
+    secret: SecretStr | None = None
+    # GET /api/v1/meetings lists who is in which room, so it is off unless enabled.
+    meetings_list_enabled: bool = False
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError(
+                "the API secret must have at least 16 characters; generate one with "
+                "'python -c \"import secrets; print(secrets.token_urlsafe(32))\"'"
+            )
+        return value
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     mattermost: MattermostSettings = MattermostSettings()
     janus: JanusSettings = JanusSettings()
     rooms: RoomSettings = RoomSettings()
+    api: ApiSettings = ApiSettings()
     database_url: SecretStr | None = None
 
     @property
@@ -173,6 +192,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str, Any]] = {
     "PARLEY_JANUS_RTP_PORT_RANGE": ("janus", "rtp_port_range", str),
     "PARLEY_JANUS_INTERFACES": ("janus", "interfaces", _split),
     "PARLEY_JANUS_NAT_1_1_MAPPING": ("janus", "nat_1_1_mapping", str),
+    "PARLEY_API_SECRET": ("api", "secret", str),
+    "PARLEY_API_MEETINGS_LIST": ("api", "meetings_list_enabled", str),
     "PARLEY_DATABASE_URL": (None, "database_url", str),
 }
 

@@ -8,6 +8,7 @@
     ├── MeetingError             a request about meetings that cannot be honoured
     │   ├── RoomNotFound         no room has that slug
     │   ├── RoomEnded            the room exists but its meeting is over
+    │   ├── RoomNameTaken        an open meeting already has the requested room name
     │   └── SignalingError       a browser sent a message out of turn or malformed
     └── MattermostError          Mattermost refused or could not be reached
 
@@ -64,6 +65,12 @@ class RoomNotFound(MeetingError):
 class RoomEnded(MeetingError):
     def __init__(self, slug: str) -> None:
         super().__init__(f"The meeting in room {slug!r} has ended.")
+        self.slug = slug
+
+
+class RoomNameTaken(MeetingError):
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"An open meeting already uses the room name {slug!r}.")
         self.slug = slug
 
 

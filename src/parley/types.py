@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypedDict
 
-from parley.meetings.model import Meeting, MeetingState
+from parley.meetings.model import Meeting, MeetingState, ParticipantRecord
 
 
 class Jsep(TypedDict):
@@ -35,6 +35,14 @@ class MeetingStore(Protocol):
     ) -> None: ...
 
     async def count_meetings(self) -> int: ...
+
+    async def list_meetings(
+        self, *, state: MeetingState | None = None, limit: int = 100
+    ) -> list[Meeting]: ...
+
+    async def list_participants(self, meeting: Meeting) -> list[ParticipantRecord]: ...
+
+    async def save_access(self, meeting: Meeting) -> None: ...
 
     async def add_participant(
         self, meeting: Meeting, participant_id: str, name: str, joined_at: datetime

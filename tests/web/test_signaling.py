@@ -1,5 +1,6 @@
 """The signaling WebSocket against a fake media gateway."""
 
+import time
 from contextlib import ExitStack
 
 import pytest
@@ -222,6 +223,11 @@ def test_join_is_recorded_and_room_released(client, slug, join):
 
     socket.send_json({"type": "leave"})
     socket.close()
+    # The server leaves the room after the client's close returns; give it 2 s.
+    for _ in range(200):
+        if len(parley.live_rooms) == 0:
+            break
+        time.sleep(0.01)
 
     health = client.get("/healthz").json()
     assert health["participants"] == 0

@@ -9,12 +9,14 @@ links, so it always knows who is in the room.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from parley.errors import JanusError, SignalingError
+from parley.meetings.access import admit
 from parley.meetings.model import Meeting
 from parley.meetings.naming import new_id, new_room_id
 from parley.meetings.service import MeetingService
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Disconnect = Callable[[], Awaitable[None]]
+TimeUp = Callable[[], Awaitable[None]]
 MAX_NAME_CHARS = 64
 
 
@@ -36,6 +39,7 @@ class Participant:
     disconnect: Disconnect
     audio: bool = True
     video: bool = True
+    presenter: bool = False  # from the join token; shown to REST API callers only
     publishing: bool = False
     publisher: PublisherLink | None = None
     subscribers: dict[str, SubscriberLink] = field(default_factory=dict)
@@ -63,12 +67,19 @@ def clean_display_name(name: object) -> str:
 
 
 class LiveRoom:
-    def __init__(self, meeting: Meeting, service: MeetingService) -> None:
+    def __init__(
+        self,
+        meeting: Meeting,
+        service: MeetingService,
+        on_time_up: TimeUp | None = None,
+    ) -> None:
         self.meeting = meeting
         self.service = service
         self.participants: dict[str, Participant] = {}
         self._join_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._on_time_up = on_time_up
+        self._deadline: asyncio.TimerHandle | None = None
         self.ended = False
 
     @property
@@ -76,12 +87,35 @@ class LiveRoom:
         return not self.participants
 
     async def join(
-        self, name: object, send: Send, disconnect: Disconnect
+        self,
+        name: object,
+        send: Send,
+        disconnect: Disconnect,
+        *,
+        password: object = None,
+        token: object = None,
     ) -> Participant:
-        """Admit a participant: open their publisher, send `joined`, tell the others."""
+        """Admit a participant: open their publisher, send `joined`, tell the others.
+
+        The room's password, the token and the meeting's duration are checked first;
+        see `parley.meetings.access.admit`.
+        """
         display = clean_display_name(name)
-        if self.ended:
+        if self.ended or self.service.time_is_up(self.meeting):
             raise SignalingError("The meeting has ended.", code="room_ended")
+        check = functools.partial(
+            admit,
+            self.meeting,
+            password=password,
+            token=token,
+            signer=self.service.tokens,
+            now=self.service.clock.now(),
+        )
+        if token is None and self.meeting.password_hash is not None:
+            # scrypt takes about 30 ms: run it off the event loop.
+            claims = await asyncio.to_thread(check)
+        else:
+            claims = check()
         if len(self.participants) >= self.service.policy.max_publishers:
             raise SignalingError(
                 "The room is full; ask someone to leave and try again.",
@@ -94,6 +128,7 @@ class LiveRoom:
             feed_id=new_room_id(),
             send=send,
             disconnect=disconnect,
+            presenter=claims is not None and claims.presenter,
         )
         async with self._join_lock:
             await self.service.ensure_room(self.meeting)
@@ -124,6 +159,8 @@ class LiveRoom:
             {"type": "participant_joined", "participant": participant.describe()},
             exclude=participant.id,
         )
+        await self.service.mark_started(self.meeting)
+        self.arm_deadline()
         return participant
 
     async def _open_publisher(self, participant: Participant) -> PublisherLink:
@@ -223,9 +260,31 @@ class LiveRoom:
             participant.id, self.service.clock.now()
         )
 
+    def arm_deadline(self) -> None:
+        """Schedule the meeting's end at its `ends_at`, replacing any earlier timer.
+
+        NOTE: the timer lives in this process only. After a restart the meeting ends
+        at the first request that finds its time is up, not at `ends_at` itself.
+        """
+        self.disarm_deadline()
+        if self.meeting.ends_at is None or self._on_time_up is None or self.ended:
+            return
+        delay = (self.meeting.ends_at - self.service.clock.now()).total_seconds()
+        loop = asyncio.get_running_loop()
+        on_time_up = self._on_time_up
+        self._deadline = loop.call_later(
+            max(delay, 0.0), lambda: self._spawn(on_time_up())
+        )
+
+    def disarm_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
     async def end(self, reason: str) -> None:
         """Tell everyone the meeting is over, then let go of each participant."""
         self.ended = True
+        self.disarm_deadline()
         await self._broadcast({"type": "room_ended", "reason": reason})
         for participant in list(self.participants.values()):
             await self.leave(participant)
@@ -320,12 +379,38 @@ class LiveRooms:
     def get(self, meeting: Meeting) -> LiveRoom:
         room = self._rooms.get(meeting.slug)
         if room is None:
-            room = self._rooms[meeting.slug] = LiveRoom(meeting, self.service)
+            room = self._rooms[meeting.slug] = LiveRoom(
+                meeting, self.service, lambda: self._end_in_time(meeting)
+            )
         return room
+
+    def find(self, slug: str) -> LiveRoom | None:
+        return self._rooms.get(slug)
+
+    def rooms(self) -> list[LiveRoom]:
+        return list(self._rooms.values())
 
     def release(self, room: LiveRoom) -> None:
         if room.empty and self._rooms.get(room.meeting.slug) is room:
+            room.disarm_deadline()
             del self._rooms[room.meeting.slug]
+
+    def apply_access(self, meeting: Meeting) -> None:
+        """Give the live room, if any, the meeting's new password and duration."""
+        room = self._rooms.get(meeting.slug)
+        if room is None or room.meeting.id != meeting.id:
+            return
+        room.meeting.password_hash = meeting.password_hash
+        room.meeting.duration = meeting.duration
+        room.meeting.ends_at = meeting.ends_at
+        if not room.empty:
+            room.arm_deadline()
+
+    async def _end_in_time(self, meeting: Meeting) -> None:
+        if self._rooms.get(meeting.slug) is None:
+            return
+        logger.info("Meeting %s reached its duration", meeting.slug)
+        await self.end_meeting(meeting, reason="time_up")
 
     async def end_meeting(self, meeting: Meeting, *, reason: str = "ended") -> None:
         """End a meeting for everyone: close its live room, then release the room."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from parley.errors import MeetingError
 
@@ -45,6 +45,11 @@ class Meeting:
     created_at: datetime
     origin: Origin = field(default_factory=Origin)
     ended_at: datetime | None = None
+    # Set by the REST API; see parley.meetings.access.
+    password_hash: str | None = None
+    duration: timedelta | None = None  # None: the meeting runs until someone ends it
+    started_at: datetime | None = None  # when the first participant joined
+    ends_at: datetime | None = None  # started_at + duration, once both are known
 
     def move_to(self, new: MeetingState) -> None:
         """Change state, raising MeetingError for a move the state machine forbids."""
@@ -54,3 +59,13 @@ class Meeting:
             )
         logger.debug("meeting %s: %s -> %s", self.slug, self.state, new)
         self.state = new
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    """A participant as stored: who took part in a meeting and when."""
+
+    id: str
+    name: str
+    joined_at: datetime
+    left_at: datetime | None = None

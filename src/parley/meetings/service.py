@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
-from parley.errors import JanusError, RoomEnded, RoomNotFound
+from parley.errors import JanusError, RoomEnded, RoomNameTaken, RoomNotFound
+from parley.meetings.access import TokenSigner, hash_password
 from parley.meetings.model import Meeting, MeetingState, Origin
 from parley.meetings.naming import new_id, new_room_id, new_slug
 from parley.types import Clock, MediaGateway, MeetingStore
@@ -26,14 +29,21 @@ class MeetingService:
         gateway: MediaGateway,
         clock: Clock,
         policy: RoomPolicy,
+        tokens: TokenSigner | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
         self.clock = clock
         self.policy = policy
+        self.tokens = tokens  # None while no API secret is configured
+        self._naming_lock = asyncio.Lock()
 
-    async def create_meeting(self, title: str, origin: Origin) -> Meeting:
+    async def create_meeting(
+        self, title: str, origin: Origin, *, slug: str | None = None
+    ) -> Meeting:
         """Create the Janus room, then store the open meeting.
+
+        Without a `slug`, the meeting gets a fresh unguessable one made from the title.
 
         The room comes first so that a Janus failure stores nothing and the store takes
         one write per meeting; a room left behind by a crash in between is dropped at
@@ -41,7 +51,7 @@ class MeetingService:
         """
         meeting = Meeting(
             id=new_id(),
-            slug=new_slug(title, fallback="meeting"),
+            slug=slug or new_slug(title, fallback="meeting"),
             title=title,
             janus_room_id=new_room_id(),
             state=MeetingState.OPEN,
@@ -66,13 +76,69 @@ class MeetingService:
         return meeting
 
     async def find_open_meeting(self, slug: str) -> Meeting:
-        """Return the open meeting with that slug, or raise RoomNotFound / RoomEnded."""
+        """Return the open meeting with that slug, or raise RoomNotFound / RoomEnded.
+
+        A meeting whose duration has run out is ended here, in case no live room's
+        timer was there to end it.
+        """
         meeting = await self.store.get_meeting(slug)
         if meeting is None:
             raise RoomNotFound(slug)
         if meeting.state is MeetingState.ENDED:
             raise RoomEnded(slug)
+        if self.time_is_up(meeting):
+            await self.end_meeting(meeting)
+            raise RoomEnded(slug)
         return meeting
+
+    async def open_named_meeting(self, name: str, origin: Origin) -> Meeting:
+        """Return the open meeting in the room named `name`, creating it if needed."""
+        # Serialised so that two calls for a new name create one meeting, not two.
+        async with self._naming_lock:
+            try:
+                return await self.find_open_meeting(name)
+            except (RoomNotFound, RoomEnded):
+                return await self.create_meeting(name, origin, slug=name)
+
+    async def create_named_meeting(
+        self, name: str, title: str, origin: Origin
+    ) -> Meeting:
+        """Create a meeting in the room named `name`; raise RoomNameTaken if open."""
+        async with self._naming_lock:
+            try:
+                await self.find_open_meeting(name)
+            except (RoomNotFound, RoomEnded):
+                return await self.create_meeting(title, origin, slug=name)
+            raise RoomNameTaken(name)
+
+    async def set_access(
+        self,
+        meeting: Meeting,
+        *,
+        password: str | None = None,
+        duration: timedelta | None = None,
+    ) -> None:
+        """Set the room password and the duration; None leaves either as it was."""
+        if password is not None:
+            # scrypt takes tens of milliseconds, too long to block the event loop.
+            meeting.password_hash = await asyncio.to_thread(hash_password, password)
+        if duration is not None:
+            meeting.duration = duration
+            if meeting.started_at is not None:
+                meeting.ends_at = meeting.started_at + duration
+        await self.store.save_access(meeting)
+
+    async def mark_started(self, meeting: Meeting) -> None:
+        """Record the first join; the meeting's duration counts from then."""
+        if meeting.started_at is not None:
+            return
+        meeting.started_at = self.clock.now()
+        if meeting.duration is not None:
+            meeting.ends_at = meeting.started_at + meeting.duration
+        await self.store.save_access(meeting)
+
+    def time_is_up(self, meeting: Meeting) -> bool:
+        return meeting.ends_at is not None and self.clock.now() >= meeting.ends_at
 
     async def end_meeting(self, meeting: Meeting) -> None:
         """Mark the meeting ended and release its Janus room.

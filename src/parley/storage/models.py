@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -44,9 +53,19 @@ class Base(DeclarativeBase):
 
 class MeetingRow(Base):
     __tablename__ = "meetings"
+    # A room name can be used again once its meeting has ended.
+    __table_args__ = (
+        Index(
+            "uq_meetings_open_slug",
+            "slug",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    slug: Mapped[str] = mapped_column(String(96), unique=True, index=True)
+    slug: Mapped[str] = mapped_column(String(96), index=True)
     title: Mapped[str] = mapped_column(Text)
     janus_room_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -58,6 +77,10 @@ class MeetingRow(Base):
     user_name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class ParticipantRow(Base):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from parley.meetings.model import Meeting, MeetingState, Origin
+from parley.meetings.model import Meeting, MeetingState, Origin, ParticipantRecord
 from parley.storage.models import MeetingRow, ParticipantRow
 
 
@@ -38,11 +38,54 @@ class SqlMeetingStore:
             session.add(_to_row(meeting))
 
     async def get_meeting(self, slug: str) -> Meeting | None:
+        """Return the open meeting with that slug, else the newest ended one."""
+        open_first = case((MeetingRow.state == MeetingState.OPEN.value, 0), else_=1)
         async with self._sessions() as session:
             row = await session.scalar(
-                select(MeetingRow).where(MeetingRow.slug == slug)
+                select(MeetingRow)
+                .where(MeetingRow.slug == slug)
+                .order_by(open_first, MeetingRow.created_at.desc())
+                .limit(1)
             )
         return None if row is None else _from_row(row)
+
+    async def list_meetings(
+        self, *, state: MeetingState | None = None, limit: int = 100
+    ) -> list[Meeting]:
+        """Return meetings, newest first."""
+        query = select(MeetingRow).order_by(MeetingRow.created_at.desc()).limit(limit)
+        if state is not None:
+            query = query.where(MeetingRow.state == state.value)
+        async with self._sessions() as session:
+            rows = await session.scalars(query)
+            return [_from_row(row) for row in rows]
+
+    async def list_participants(self, meeting: Meeting) -> list[ParticipantRecord]:
+        """Return everyone who joined the meeting, in the order they joined."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ParticipantRow)
+                .where(ParticipantRow.meeting_id == meeting.id)
+                .order_by(ParticipantRow.joined_at, ParticipantRow.id)
+            )
+            return [
+                ParticipantRecord(row.id, row.name, row.joined_at, row.left_at)
+                for row in rows
+            ]
+
+    async def save_access(self, meeting: Meeting) -> None:
+        """Store the meeting's password hash, duration, start and end times."""
+        async with self._write() as session:
+            await session.execute(
+                update(MeetingRow)
+                .where(MeetingRow.id == meeting.id)
+                .values(
+                    password_hash=meeting.password_hash,
+                    duration_seconds=_seconds(meeting.duration),
+                    started_at=meeting.started_at,
+                    ends_at=meeting.ends_at,
+                )
+            )
 
     async def set_state(
         self, meeting: Meeting, state: MeetingState, *, at: datetime | None = None
@@ -104,7 +147,15 @@ def _to_row(meeting: Meeting) -> MeetingRow:
         user_name=origin.user_name,
         created_at=meeting.created_at,
         ended_at=meeting.ended_at,
+        password_hash=meeting.password_hash,
+        duration_seconds=_seconds(meeting.duration),
+        started_at=meeting.started_at,
+        ends_at=meeting.ends_at,
     )
+
+
+def _seconds(duration: timedelta | None) -> int | None:
+    return None if duration is None else int(duration.total_seconds())
 
 
 def _from_row(row: MeetingRow) -> Meeting:
@@ -116,6 +167,14 @@ def _from_row(row: MeetingRow) -> Meeting:
         state=MeetingState(row.state),
         created_at=row.created_at,
         ended_at=row.ended_at,
+        password_hash=row.password_hash,
+        duration=(
+            None
+            if row.duration_seconds is None
+            else timedelta(seconds=row.duration_seconds)
+        ),
+        started_at=row.started_at,
+        ends_at=row.ends_at,
         origin=Origin(
             team_id=row.team_id,
             team_domain=row.team_domain,

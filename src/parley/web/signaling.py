@@ -28,6 +28,10 @@ MAX_FRAME_CHARS = 128 * 1024
 FRAME_TYPES = frozenset(
     {"join", "publish", "subscribe", "answer", "trickle", "media", "leave"}
 )
+# Errors after which retrying on the same socket cannot help; Parley closes it.
+FATAL_CODES = frozenset({"token_expired", "token_invalid", "too_many_attempts"})
+# Wrong room passwords one socket may send before Parley closes it.
+MAX_PASSWORD_ATTEMPTS = 5
 
 
 class Connection:
@@ -106,6 +110,7 @@ class SignalingSession:
         self.room = room
         self.connection = connection
         self.participant: Participant | None = None
+        self.wrong_passwords = 0
 
     async def run(self) -> None:
         while True:
@@ -117,7 +122,10 @@ class SignalingSession:
             except WebSocketDisconnect:
                 return
             except SignalingError as error:
-                await self.connection.send_error(error.code, str(error))
+                fatal = error.code in FATAL_CODES
+                await self.connection.send_error(error.code, str(error), fatal=fatal)
+                if fatal:
+                    return
             except JanusError as error:
                 logger.warning(
                     "Signaling in %s failed: %s", self.room.meeting.slug, error
@@ -172,9 +180,26 @@ class SignalingSession:
                 "The media server is unavailable; try again in a minute.",
                 code="media_unavailable",
             )
-        self.participant = await self.room.join(
-            frame.get("name"), self.connection.send, self.connection.close
-        )
+        try:
+            self.participant = await self.room.join(
+                frame.get("name"),
+                self.connection.send,
+                self.connection.close,
+                password=frame.get("password"),
+                token=frame.get("token"),
+            )
+        except SignalingError as error:
+            if error.code != "password_invalid":
+                raise
+            self.wrong_passwords += 1
+            if self.wrong_passwords >= MAX_PASSWORD_ATTEMPTS:
+                # TODO: counted per socket; a client that reconnects gets 5 more
+                # tries. A per-address limit like the REST API's would stop that.
+                raise SignalingError(
+                    f"{MAX_PASSWORD_ATTEMPTS} wrong passwords; reload to try again.",
+                    code="too_many_attempts",
+                ) from None
+            raise
 
     def _joined(self) -> Participant:
         if self.participant is None:
