@@ -40,6 +40,8 @@ class FakePublisher:
         self.room_id = room_id
 
     async def publish(self, offer: Jsep) -> Jsep:
+        if self.gateway.publish_error is not None:
+            raise self.gateway.publish_error
         return {"type": "answer", "sdp": FAKE_ANSWER_SDP}
 
     async def set_media(self, *, audio: bool, video: bool) -> None:
@@ -87,6 +89,8 @@ class FakeMediaGateway:
         self.create_delay = create_delay
         self.fail = fail
         self.is_ready = True
+        # Raised by every publisher's publish(), to play a Janus that rejects offers.
+        self.publish_error: Exception | None = None
         self.rooms: dict[int, dict[str, Any]] = {}
         self.created: list[int] = []
         self.publishers: list[FakePublisher] = []

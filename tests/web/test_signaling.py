@@ -6,6 +6,7 @@ from contextlib import ExitStack
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from parley.errors import JanusPluginError, JanusUnavailable
 from tests.support.fakes import FAKE_ANSWER_SDP, FAKE_OFFER_SDP
 
 OFFER = "v=0\r\no=- 9 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -164,6 +165,7 @@ def test_bad_frames_get_error_and_socket_stays_open(client, slug, frame, code):
     assert error["type"] == "error"
     assert error["code"] == code
     assert error["fatal"] is False
+    assert error.get("request") == frame.get("type")
     assert joined["type"] == "joined"
 
 
@@ -267,3 +269,49 @@ def test_ended_meeting_refuses_signaling(client, slug):
 
     assert error["code"] == "room_ended"
     assert error["fatal"] is True
+
+
+def test_rejected_offer_names_request_and_reason(client, slug, gateway, join):
+    gateway.publish_error = JanusPluginError(
+        "Janus error 465: Invalid SDP", code=465, reason="Invalid SDP"
+    )
+    socket, _ = join(client, slug, "Ada")
+
+    socket.send_json({"type": "publish", "sdp": OFFER})
+
+    assert socket.receive_json() == {
+        "type": "error",
+        "code": "media_rejected",
+        "message": "The media server rejected the publish request: Invalid SDP.",
+        "fatal": False,
+        "request": "publish",
+    }
+
+
+def test_unreachable_janus_asks_to_retry(client, slug, gateway, join):
+    gateway.publish_error = JanusUnavailable("timed out", url="ws://fake")
+    socket, _ = join(client, slug, "Ada")
+
+    socket.send_json({"type": "publish", "sdp": OFFER})
+
+    error = socket.receive_json()
+    assert error["code"] == "media_unavailable"
+    assert error["message"] == "The media server did not respond; try again shortly."
+    assert error["request"] == "publish"
+
+
+def test_late_hangup_after_leave_is_not_broadcast(client, slug, gateway, join):
+    first, _ = join(client, slug, "Ada")
+    second, _ = join(client, slug, "Grace")
+    first.receive_json()  # participant_joined
+    client.portal.call(gateway.publishers[1].emit, "webrtcup")
+    assert first.receive_json()["type"] == "participant_updated"
+    assert first.receive_json()["type"] == "stream_available"
+    second.send_json({"type": "leave"})
+    assert first.receive_json()["type"] == "participant_left"
+
+    client.portal.call(gateway.publishers[1].emit, "hangup")
+    first.send_json({"type": "dance"})
+
+    # The next frame is the reply to "dance", not an update about Grace.
+    assert first.receive_json()["code"] == "bad_message"

@@ -323,6 +323,8 @@ class LiveRoom:
     ) -> None:
         # Janus calls back from its reader task; announcements go out in a task of
         # their own so a slow browser cannot stall the Janus connection.
+        if participant.id not in self.participants:
+            return  # a late event for someone who left; the others heard they left
         if kind == "webrtcup" and not participant.publishing:
             participant.publishing = True
             self._spawn(self._announce_stream(participant))

@@ -15,7 +15,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from parley.errors import JanusError, RoomEnded, RoomNotFound, SignalingError
+from parley.errors import (
+    JanusError,
+    JanusPluginError,
+    RoomEnded,
+    RoomNotFound,
+    SignalingError,
+)
 from parley.meetings.live import LiveRoom, Participant
 from parley.types import Jsep
 
@@ -50,13 +56,31 @@ class Connection:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):
                 await self.websocket.send_text(json.dumps(frame))
 
-    async def send_error(self, code: str, message: str, *, fatal: bool = False) -> None:
-        await self.send(
-            {"type": "error", "code": code, "message": message, "fatal": fatal}
-        )
+    async def send_error(
+        self,
+        code: str,
+        message: str,
+        *,
+        fatal: bool = False,
+        request: str | None = None,
+    ) -> None:
+        """Send an error frame; `request` names the frame type that failed, if any."""
+        frame: dict[str, Any] = {
+            "type": "error",
+            "code": code,
+            "message": message,
+            "fatal": fatal,
+        }
+        if request is not None:
+            frame["request"] = request
+        await self.send(frame)
 
     async def close(self, code: int = 1000) -> None:
-        if self.websocket.application_state is WebSocketState.CONNECTED:
+        if self.websocket.application_state is not WebSocketState.CONNECTED:
+            return
+        # A browser that closed its tab first makes the close frame fail to send;
+        # the socket is gone either way, which is all closing is for.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.websocket.close(code)
 
     async def receive(self) -> dict[str, Any]:
@@ -114,25 +138,42 @@ class SignalingSession:
 
     async def run(self) -> None:
         while True:
+            request = None
             try:
                 frame = await self.connection.receive()
-                if frame["type"] == "leave":
+                request = frame["type"]
+                if request == "leave":
                     return
                 await self.dispatch(frame)
             except WebSocketDisconnect:
                 return
             except SignalingError as error:
                 fatal = error.code in FATAL_CODES
-                await self.connection.send_error(error.code, str(error), fatal=fatal)
+                await self.connection.send_error(
+                    error.code, str(error), fatal=fatal, request=request
+                )
                 if fatal:
                     return
+            except JanusPluginError as error:
+                logger.warning(
+                    "Janus rejected %s in %s: %s",
+                    request,
+                    self.room.meeting.slug,
+                    error,
+                )
+                await self.connection.send_error(
+                    "media_rejected",
+                    f"The media server rejected the {request} request: {error.reason}.",
+                    request=request,
+                )
             except JanusError as error:
                 logger.warning(
                     "Signaling in %s failed: %s", self.room.meeting.slug, error
                 )
                 await self.connection.send_error(
                     "media_unavailable",
-                    "The media server did not accept the request; try again shortly.",
+                    "The media server did not respond; try again shortly.",
+                    request=request,
                 )
 
     async def finish(self) -> None:
