@@ -130,3 +130,26 @@ def test_check_config_reports_bad_key(monkeypatch, capsys):
 
     assert main(["check-config"]) == 2
     assert "PARLEY_PORT" in capsys.readouterr().err
+
+
+def test_public_url_follows_port_when_unset():
+    settings = load_settings(environ={"PARLEY_PORT": "9100"})
+
+    assert settings.server.public_url == "http://127.0.0.1:9100"
+
+
+def test_public_url_for_wildcard_host_uses_loopback():
+    settings = load_settings(environ={"PARLEY_HOST": "0.0.0.0", "PARLEY_PORT": "9100"})
+
+    assert settings.server.public_url == "http://127.0.0.1:9100"
+
+
+def test_explicit_public_url_wins_over_port():
+    settings = load_settings(
+        environ={
+            "PARLEY_PORT": "9100",
+            "PARLEY_PUBLIC_URL": "https://meet.example.org/",
+        }
+    )
+
+    assert settings.server.public_url == "https://meet.example.org"

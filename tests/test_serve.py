@@ -218,3 +218,41 @@ def test_taken_janus_port_is_reported_not_used(serve):
     )
     assert reply["response_type"] == "ephemeral"
     assert "/join/" not in reply["text"]
+
+
+def test_taken_port_stops_start_naming_setting(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "parley", "serve"],
+            env={
+                **os.environ,
+                "PARLEY_PORT": str(port),
+                "PARLEY_DATA_DIR": str(tmp_path),
+            },
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    assert result.returncode == 2
+    assert (
+        f"Cannot listen on 127.0.0.1:{port}: Address already in use." in result.stderr
+    )
+    assert "Set PARLEY_PORT (server.port) to a free port" in result.stderr
+
+
+def test_unknown_host_stops_start_naming_setting(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve"],
+        env={**os.environ, "PARLEY_HOST": "no-such-host.invalid"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert "Cannot listen on host 'no-such-host.invalid'" in result.stderr
+    assert "Set PARLEY_HOST (server.host)" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def serve(settings: Settings) -> int:
         secrets.append(settings.database_url.get_secret_value())
     configure_logging(settings.server.log_level, secrets)
 
+    # Checked before Janus starts, so a taken port fails at once with the setting to
+    # change, instead of after start-up with uvicorn's bare errno.
+    problem = _listen_problem(settings.server.host, settings.server.port)
+    if problem is not None:
+        print(f"parley: {problem}", file=sys.stderr)
+        return 2
+
     from parley.app import create_app
 
     config = uvicorn.Config(
@@ -72,6 +80,29 @@ def serve(settings: Settings) -> int:
     server.run()
     # `started` stays False when start-up failed, e.g. the port was taken.
     return 0 if server.started else 1
+
+
+def _listen_problem(host: str, port: int) -> str | None:
+    """Return why Parley cannot listen on host:port, or None if it can."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        return (
+            f"Cannot listen on host {host!r}: {error.strerror}. "
+            "Set PARLEY_HOST (server.host) to an address of this machine."
+        )
+
+    family, kind, _, _, address = addresses[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return (
+                f"Cannot listen on {host}:{port}: {error.strerror}. "
+                "Set PARLEY_PORT (server.port) to a free port, or stop what uses it."
+            )
+    return None
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from parley.errors import ConfigError
@@ -45,6 +46,20 @@ class ServerSettings(_Section):
     public_url: str = "http://127.0.0.1:8080"
     data_dir: Path = Path("data")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_public_url(cls, data: Any) -> Any:
+        # Without a public URL, links point at the address Parley listens on, so
+        # changing only the port does not hand out links to the old one.
+        if not isinstance(data, dict) or data.get("public_url"):
+            return data
+        host = str(data.get("host") or "127.0.0.1")
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return {**data, "public_url": f"http://{host}:{data.get('port') or 8080}"}
 
     @field_validator("public_url")
     @classmethod
