@@ -28,6 +28,7 @@ STOP_TIMEOUT = 10.0
 """Seconds a server may take to exit after SIGTERM before it is killed."""
 
 MATTERMOST_TOKEN = "e2e-slash-command-token"
+API_SECRET = "e2e-rest-api-secret-0123456789"
 
 
 class ServerError(RuntimeError):
@@ -108,6 +109,7 @@ class ParleyServer:
             "PARLEY_PORT": str(self.port),
             "PARLEY_PUBLIC_URL": self.base_url,
             "PARLEY_MATTERMOST_TOKENS": self.token,
+            "PARLEY_API_SECRET": API_SECRET,
             "PARLEY_JANUS_WS_PORT": str(self.janus_ws_port),
             "PARLEY_JANUS_RTP_PORT_RANGE": self.rtp_port_range,
             "PARLEY_JANUS_INTERFACES": BRIDGE,

@@ -27,6 +27,10 @@ const ERROR_MESSAGES = {
   room_ended: "roomEnded",
   room_full: "roomFull",
   media_unavailable: "mediaUnavailable",
+  password_invalid: "passwordInvalid",
+  too_many_attempts: "tooManyAttempts",
+  token_expired: "tokenExpired",
+  token_invalid: "tokenInvalid",
   internal: "serverError",
   bad_message: "serverError",
   not_joined: "serverError",
@@ -80,6 +84,42 @@ function setState(next) {
 
 // ---- joining -----------------------------------------------------------------
 
+// Join settings a REST API caller put in the link: `name`, `audio` and `video`
+// ("0" or "false" start that device off), and `password` or `token`, which Parley
+// checks on `join`.
+function linkOptions(location) {
+  const query = new URLSearchParams(location.search);
+  const on = (key) => !["0", "false", "off"].includes((query.get(key) ?? "").toLowerCase());
+  return {
+    name: query.get("name") ?? "",
+    audio: on("audio"),
+    video: on("video"),
+    password: query.get("password") ?? query.get("roomPassword") ?? undefined,
+    token: query.get("token") ?? undefined,
+  };
+}
+
+const options = linkOptions(location);
+
+// Sends `join` until Parley accepts it, asking for the room password while the
+// room needs one; a cancelled prompt gives up with Parley's error.
+async function join(signaling, name) {
+  let password = options.password;
+  for (;;) {
+    const frame = { type: "join", name, password, token: options.token };
+    try {
+      return await signaling.request(frame, "joined");
+    } catch (error) {
+      const asked = ["password_required", "password_invalid"].includes(error.code);
+      if (!asked) throw error;
+      // TODO: ask in the page instead of window.prompt, which some embedded
+      // browsers suppress.
+      password = window.prompt(t(error.code === "password_invalid" ? "passwordInvalid" : "passwordPrompt"));
+      if (password === null) throw error;
+    }
+  }
+}
+
 async function enterRoom(name) {
   performance.mark("parley:join");
   setState("connecting");
@@ -93,7 +133,7 @@ async function enterRoom(name) {
   listen(signaling);
   await signaling.connect();
 
-  const joined = await signaling.request({ type: "join", name }, "joined");
+  const joined = await join(signaling, name);
   onJoined(joined);
   await publishCamera(await camera);
 }
@@ -145,6 +185,12 @@ async function publishCamera(camera) {
     trickle: (candidate) => room.signaling.send({ type: "trickle", participant: null, candidate }),
   });
   room.publisher = publisher;
+  // Devices the link turned off start muted; the buttons turn them on.
+  if (!options.audio) publisher.setEnabled("audio", false);
+  if (!options.video) publisher.setEnabled("video", false);
+  if (!options.audio || !options.video) {
+    room.signaling.send({ type: "media", audio: options.audio, video: options.video });
+  }
   showMediaState();
   publisher.pc.addEventListener("connectionstatechange", () => {
     // The others are still shown, so the meeting goes on for this page.
@@ -357,7 +403,7 @@ async function start() {
   ui.onControls({ mic: () => toggle("audio"), camera: () => toggle("video"), leave });
   window.addEventListener("pagehide", () => room.signaling?.send({ type: "leave" }));
 
-  const name = await ui.askForName(rememberedName());
+  const name = await ui.askForName(options.name || rememberedName());
   rememberName(name);
   await enterRoom(name);
 }

@@ -47,7 +47,7 @@ export class Signaling {
     this.url = url;
     this.socket = null;
     this.handlers = new Map();
-    /** @type {Array<{replyType: string, resolve: Function, reject: Function, timer: number}>} */
+    /** @type {Array<{requestType: string, replyType: string, resolve: Function, reject: Function, timer: number}>} */
     this.pending = [];
     this.closeHandler = () => {};
   }
@@ -120,7 +120,7 @@ export class Signaling {
    */
   request(frame, replyType) {
     return new Promise((resolve, reject) => {
-      const waiter = { replyType, resolve, reject, timer: 0 };
+      const waiter = { requestType: frame.type, replyType, resolve, reject, timer: 0 };
       waiter.timer = setTimeout(() => {
         this.pending = this.pending.filter((other) => other !== waiter);
         reject(new SignalingError("timeout", `no ${replyType} in reply to ${frame.type}`, false));
@@ -153,9 +153,9 @@ export class Signaling {
       return;
     }
     if (frame.type === "error" && frame.fatal) {
-      // NOTE: error frames do not name the request that failed, so only a fatal
-      // one can reject a pending request. Non-fatal ones go to the "error" handler.
       this.rejectPending(new SignalingError(frame.code, frame.message, true));
+    } else if (frame.type === "error" && this.rejectRequest(frame)) {
+      return;
     }
     const waiter = this.pending.find((candidate) => candidate.replyType === frame.type);
     if (waiter) {
@@ -175,6 +175,17 @@ export class Signaling {
     const handler = this.closeHandler;
     this.closeHandler = () => {};
     handler(event);
+  }
+
+  // Rejects the pending request that a non-fatal error frame names; returns whether
+  // there was one.
+  rejectRequest(frame) {
+    const waiter = this.pending.find((candidate) => candidate.requestType === frame.request);
+    if (!waiter) return false;
+    this.pending = this.pending.filter((other) => other !== waiter);
+    clearTimeout(waiter.timer);
+    waiter.reject(new SignalingError(frame.code, frame.message, false));
+    return true;
   }
 
   rejectPending(error) {
