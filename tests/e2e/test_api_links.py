@@ -75,3 +75,27 @@ def test_link_without_password_is_asked_for_it(parley: ParleyServer, browser: Br
     assert prompts == ["This meeting room has a password. Enter it to join:"]
     assert page.page.evaluate("window.parley.you") is None
     page.page.context.close()
+
+
+def test_api_meeting_link_is_a_working_room(parley: ParleyServer, open_meeting):
+    """The URL from POST /api/v1/meeting is a room two participants meet in."""
+    response = httpx.post(
+        f"{parley.base_url}/api/v1/meeting",
+        headers={"authorization": API_SECRET},
+        timeout=10.0,
+    )
+    link = response.json()["meeting"]
+    ada = open_meeting(link)
+    bob = open_meeting(link)
+
+    ada.join("Ada")
+    bob.join("Bob")
+    bob_on_ada = ada.participant_id("Bob")
+    ada_on_bob = bob.participant_id("Ada")
+    ada.wait_for_video(bob_on_ada)
+    bob.wait_for_video(ada_on_bob)
+
+    assert response.status_code == 200
+    assert link.startswith(f"{parley.base_url}/join/")
+    assert ada.video_width(bob_on_ada) > 0
+    assert bob.video_width(ada_on_bob) > 0
