@@ -153,3 +153,13 @@ def test_explicit_public_url_wins_over_port():
     )
 
     assert settings.server.public_url == "https://meet.example.org"
+
+
+def test_misspelled_environment_variable_stops_start():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"PARLEY_PROT": "9000"})
+
+    assert str(caught.value) == (
+        "Unknown environment variable PARLEY_PROT; check its spelling against the "
+        "README's configuration table."
+    )

@@ -226,6 +226,7 @@ def load_settings(
         path = Path(environ["PARLEY_CONFIG"])
 
     data = _read_file(path) if path is not None else {}
+    _check_environment_names(environ)
     _apply_environment(data, environ)
 
     try:
@@ -242,6 +243,18 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} does not exist.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Config file {path} is not valid TOML: {error}.") from None
+
+
+def _check_environment_names(environ: Mapping[str, str]) -> None:
+    # A misspelled variable would otherwise be ignored without a word.
+    known = ENVIRONMENT.keys() | {"PARLEY_CONFIG"}
+    for name in environ:
+        if name.startswith("PARLEY_") and name not in known:
+            raise ConfigError(
+                f"Unknown environment variable {name}; check its spelling "
+                "against the README's configuration table.",
+                key=name,
+            )
 
 
 def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:

@@ -115,8 +115,8 @@ export class Signaling {
    * Sends `frame` and waits for the first frame of `replyType`.
    * @param {object} frame
    * @param {string} replyType
-   * @returns {Promise<object>} The reply; rejects with a SignalingError on a fatal
-   *   `error` frame, on close, or after REQUEST_TIMEOUT_MS.
+   * @returns {Promise<object>} The reply; rejects with a SignalingError on an error
+   *   frame that is fatal or names this request, on close, or after REQUEST_TIMEOUT_MS.
    */
   request(frame, replyType) {
     return new Promise((resolve, reject) => {
