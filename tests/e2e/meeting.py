@@ -105,3 +105,17 @@ class MeetingPage:
     @staticmethod
     def _video_selector(participant_id: str) -> str:
         return f'video[data-participant="{participant_id}"]'
+
+
+def meet(ada: MeetingPage, bob: MeetingPage) -> tuple[str, str]:
+    """Join Ada, then Bob, and wait until each plays the other's video.
+
+    Returns Bob's participant id on Ada's page and Ada's on Bob's page.
+    """
+    ada.join("Ada")
+    bob.join("Bob")
+    bob_on_ada = ada.participant_id("Bob")
+    ada_on_bob = bob.participant_id("Ada")
+    ada.wait_for_video(bob_on_ada)
+    bob.wait_for_video(ada_on_bob)
+    return bob_on_ada, ada_on_bob

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.e2e.browser import new_participant
-from tests.e2e.meeting import MeetingPage
+from tests.e2e.meeting import MeetingPage, meet
 from tests.e2e.processes import API_SECRET, ParleyServer
 
 pytestmark = pytest.mark.e2e
@@ -88,12 +88,7 @@ def test_api_meeting_link_is_a_working_room(parley: ParleyServer, open_meeting):
     ada = open_meeting(link)
     bob = open_meeting(link)
 
-    ada.join("Ada")
-    bob.join("Bob")
-    bob_on_ada = ada.participant_id("Bob")
-    ada_on_bob = bob.participant_id("Ada")
-    ada.wait_for_video(bob_on_ada)
-    bob.wait_for_video(ada_on_bob)
+    bob_on_ada, ada_on_bob = meet(ada, bob)
 
     assert response.status_code == 200
     assert link.startswith(f"{parley.base_url}/join/")

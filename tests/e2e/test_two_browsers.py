@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.e2e.browser import new_participant
-from tests.e2e.meeting import MeetingPage
+from tests.e2e.meeting import MeetingPage, meet
 from tests.e2e.processes import ParleyServer
 
 pytestmark = pytest.mark.e2e
@@ -27,12 +27,7 @@ def test_participants_receive_each_others_media(
     ada = open_meeting(room_link)
     bob = open_meeting(room_link)
 
-    ada.join("Ada")
-    bob.join("Bob")
-    bob_on_ada = ada.participant_id("Bob")
-    ada_on_bob = bob.participant_id("Ada")
-    ada.wait_for_video(bob_on_ada)
-    bob.wait_for_video(ada_on_bob)
+    bob_on_ada, ada_on_bob = meet(ada, bob)
 
     assert ada.video_width(bob_on_ada) > 0
     assert bob.video_width(ada_on_bob) > 0
