@@ -487,6 +487,34 @@ async def test_body_over_64_kb_is_rejected(parley: RunningParley) -> None:
     assert parley.janus.created == []
 
 
+async def test_multipart_body_is_unsupported(parley: RunningParley) -> None:
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(
+            parley.command_url,
+            files={"token": (None, TOKEN), "command": (None, "/sfu")},
+        )
+
+    assert reply.status_code == 415
+    assert reply.json() == {
+        "error": "unsupported_media_type",
+        "message": "Content-Type 'multipart/form-data' is not supported; send the "
+        "command as application/x-www-form-urlencoded, as Mattermost does, or as "
+        "JSON.",
+    }
+    assert parley.janus.created == []
+
+
+async def test_body_without_content_type_is_read_as_form(
+    parley: RunningParley,
+) -> None:
+    body = f"token={TOKEN}&command=%2Fsfu&text=standup".encode()
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(parley.command_url, content=body)
+
+    assert reply.status_code == 200
+    assert reply.json()["attachments"][0]["title"] == "standup"
+
+
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 async def test_other_methods_are_not_allowed(
     parley: RunningParley, method: str

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_BODY_BYTES = 64 * 1024
+# A missing Content-Type is read as a form, as curl --data-binary may send none.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", ""})
 
 
 class BadSlashRequest(Exception):
@@ -91,8 +93,16 @@ async def _read_fields(request: Request) -> dict[str, list[str]]:
     if request.method == "GET":
         return _parse_form(request.url.query.encode("latin-1"))
 
-    body = await _read_body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in FORM_TYPES | {"application/json"}:
+        raise BadSlashRequest(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type!r} is not supported; send the command as "
+            "application/x-www-form-urlencoded, as Mattermost does, or as JSON.",
+        )
+
+    body = await _read_body(request)
     if content_type == "application/json":
         return _parse_json(body)
     return _parse_form(body)
