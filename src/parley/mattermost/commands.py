@@ -75,31 +75,24 @@ class SlashCommands:
             )
             return ephemeral_reply(message("media_unavailable", self.locale))
 
-        creation = asyncio.ensure_future(
-            self.service.create_meeting(title, _origin(request))
-        )
+        reply = asyncio.ensure_future(self._create_and_reply(command, request, title))
         deadline = self.settings.mattermost.reply_deadline
-        done, _ = await asyncio.wait({creation}, timeout=deadline)
+        done, _ = await asyncio.wait({reply}, timeout=deadline)
         if done:
-            return self._reply_for(command, request, title, creation)
+            return reply.result()
 
         logger.info("Janus is slow; the link will follow through response_url")
-        self._finish_later(command, request, title, creation)
+        self._post_later(reply, request.response_url)
         return ephemeral_reply(message("creating", self.locale, title=title))
 
-    def _reply_for(
-        self,
-        command: SlashCommand,
-        request: SlashRequest,
-        title: str,
-        creation: asyncio.Future[Meeting],
+    async def _create_and_reply(
+        self, command: SlashCommand, request: SlashRequest, title: str
     ) -> dict[str, Any]:
-        error = creation.exception()
-        if isinstance(error, JanusError):
+        try:
+            meeting = await self.service.create_meeting(title, _origin(request))
+        except JanusError:
             return ephemeral_reply(message("creation_failed", self.locale, title=title))
-        if error is not None:
-            raise error
-        return self._meeting_reply(command, request, creation.result())
+        return self._meeting_reply(command, request, meeting)
 
     def _meeting_reply(
         self, command: SlashCommand, request: SlashRequest, meeting: Meeting
@@ -118,32 +111,25 @@ class SlashCommands:
         # which the client controls.
         return f"{self.settings.server.public_url}/join/{meeting.slug}"
 
-    def _finish_later(
-        self,
-        command: SlashCommand,
-        request: SlashRequest,
-        title: str,
-        creation: asyncio.Future[Meeting],
+    def _post_later(
+        self, reply: asyncio.Future[dict[str, Any]], response_url: str
     ) -> None:
-        task = asyncio.ensure_future(
-            self._deliver_when_ready(command, request, title, creation)
-        )
+        task = asyncio.ensure_future(self._post_when_ready(reply, response_url))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _deliver_when_ready(
-        self,
-        command: SlashCommand,
-        request: SlashRequest,
-        title: str,
-        creation: asyncio.Future[Meeting],
+    async def _post_when_ready(
+        self, reply: asyncio.Future[dict[str, Any]], response_url: str
     ) -> None:
-        await asyncio.wait({creation})
-        reply = self._reply_for(command, request, title, creation)
-        if not request.response_url:
+        try:
+            body = await reply
+        except Exception:
+            logger.exception("Creating a meeting for a delayed reply failed")
+            return
+        if not response_url:
             logger.warning("No response_url in the request; the room link is lost")
             return
-        await post_to_response_url(self.http, request.response_url, reply)
+        await post_to_response_url(self.http, response_url, body)
 
     def _unknown_command(self, trigger: str) -> dict[str, Any]:
         commands = self.settings.mattermost.commands
