@@ -193,7 +193,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie still answers kill(0); its state in /proc tells the truth.
+    # kill(0) succeeds on a zombie too, so read the process state from /proc.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ", 1)[1][0] != "Z"
 

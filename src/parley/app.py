@@ -125,7 +125,7 @@ async def _start(
 
     if not settings.mattermost.tokens:
         logger.warning(
-            "No slash command token is configured: /mattermost answers 503 until "
+            "No slash command token is configured: /mattermost returns 503 until "
             "PARLEY_MATTERMOST_TOKENS (or mattermost.tokens) is set"
         )
 
@@ -207,8 +207,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    # Starlette's 405 lists the methods of the first route with a matching path
-    # only; a path served by several routes, one per method, needs them all.
+    # Starlette's 405 lists only the methods of the first route with a matching path,
+    # so a path served by several routes, one per method, would lose the others.
     methods: set[str] = set()
     for route in _flatten(request.app.routes):
         match, _ = route.matches(request.scope)

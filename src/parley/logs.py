@@ -17,7 +17,7 @@ MASK = "[redacted]"
 class SecretFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first, so a secret that contains another is masked whole.
+        # Longest first, so a secret that contains a shorter one is masked whole.
         self.secrets = sorted(
             {s for s in secrets if len(s) >= 4}, key=len, reverse=True
         )

@@ -88,7 +88,7 @@ class SubscriberLink(Protocol):
 
 
 class MediaGateway(Protocol):
-    """What Parley needs from an SFU: rooms, publishers and subscribers."""
+    """The SFU operations Parley uses: rooms, publishers and subscribers."""
 
     @property
     def ready(self) -> bool: ...

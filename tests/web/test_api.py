@@ -77,7 +77,7 @@ def test_create_meeting_with_taken_room_is_409(client, gateway):
         ({"colour": "red"}, "colour"),
     ],
 )
-def test_create_meeting_with_bad_field_is_422_naming_it(client, gateway, body, field):
+def test_create_bad_field_named_in_422(client, gateway, body, field):
     response = client.post(f"{BASE}/meetings", headers=AUTH, json=body)
 
     assert response.status_code == 422

@@ -106,9 +106,7 @@ def test_meeting_returns_link_to_open_room(client, gateway):
         {"authorization": SECRET + " "},
     ],
 )
-def test_meeting_with_bad_secret_is_refused_and_creates_nothing(
-    client, gateway, headers
-):
+def test_meeting_bad_secret_creates_nothing(client, gateway, headers):
     response = client.post("/api/v1/meeting", headers=headers)
 
     assert response.status_code == 403
@@ -241,7 +239,7 @@ def test_join_with_bad_field_is_422_naming_it(client, gateway, body, field):
     assert gateway.rooms == {}
 
 
-def test_join_link_with_password_admits_and_plain_link_asks(client):
+def test_join_password_link_admits(client):
     link = client.post(
         "/api/v1/join",
         headers=AUTH,

@@ -71,7 +71,7 @@ class JanusController:
     def ready(self) -> bool:
         """Whether the connection to Janus is open, and to our Janus if we run one.
 
-        A managed Janus that is not running cannot be what answers on its port: that
+        A managed Janus that is not running cannot be what listens on its port. That
         is some other process, whose rooms Parley must not hand out.
         """
         if self.supervisor is not None and self.supervisor.status.state != "running":

@@ -45,7 +45,7 @@ class Participant:
     subscribers: dict[str, SubscriberLink] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        """Return the participant as the browser sees it: no Janus identifiers."""
+        """Return the participant as sent to browsers, without Janus identifiers."""
         return {
             "id": self.id,
             "name": self.name,
@@ -135,7 +135,7 @@ class LiveRoom:
             participant.publisher = await self._open_publisher(participant)
 
         # Send `joined` before anything else can reach this participant, so the
-        # browser never sees a stream_available for someone it has not been told of.
+        # browser never receives stream_available for someone not yet announced.
         others = self.others(participant)
         self.participants[participant.id] = participant
         await send(

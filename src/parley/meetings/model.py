@@ -25,7 +25,7 @@ _TRANSITIONS: dict[MeetingState, frozenset[MeetingState]] = {
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a meeting was started: the Mattermost team, channel and user."""
+    """The Mattermost team, channel and user that started a meeting."""
 
     team_id: str = ""
     team_domain: str = ""

@@ -45,8 +45,8 @@ class MeetingService:
 
         Without a `slug`, the meeting gets a fresh unguessable one made from the title.
 
-        The room comes first so that a Janus failure stores nothing and the store takes
-        one write per meeting; a room left behind by a crash in between is dropped at
+        The room comes first, so a Janus failure stores nothing and the store takes
+        one write per meeting. A room left behind by a crash in between is dropped at
         the next Janus restart, because Parley's rooms are not permanent.
         """
         meeting = Meeting(

@@ -22,7 +22,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend.
 
     SQLite stores no offset, so values are normalised to UTC on the way in and marked
-    as UTC on the way out; naive datetimes are rejected rather than guessed.
+    as UTC on the way out. Naive datetimes are rejected rather than guessed.
     """
 
     impl = DateTime(timezone=True)

@@ -20,8 +20,8 @@ class SqlMeetingStore:
     ) -> None:
         self._sessions = sessions
         # SQLite takes one writer at a time and makes the others poll with growing
-        # sleeps, which showed as second-long tails under concurrent slash commands;
-        # queueing writes in the process keeps them in order without the polling.
+        # sleeps, which showed as second-long tails under concurrent slash commands.
+        # Queueing writes in the process keeps them in order without the polling.
         self._write_lock = asyncio.Lock() if serialize_writes else None
 
     @asynccontextmanager

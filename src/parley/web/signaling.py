@@ -78,8 +78,8 @@ class Connection:
     async def close(self, code: int = 1000) -> None:
         if self.websocket.application_state is not WebSocketState.CONNECTED:
             return
-        # A browser that closed its tab first makes the close frame fail to send;
-        # the socket is gone either way, which is all closing is for.
+        # A browser that closed its tab first makes the close frame fail to send.
+        # The socket is gone either way, which is all that closing is for.
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.websocket.close(code)
 

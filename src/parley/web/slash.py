@@ -1,8 +1,9 @@
 """`/mattermost`: the HTTP edge of the slash command.
 
-This module reads and authenticates the request; `parley.mattermost.commands` decides
-the reply. Failures the Mattermost user should read are 200 JSON replies built there;
-the statuses here are for requests that did not come from a configured command.
+This module reads and authenticates the request, and `parley.mattermost.commands`
+decides the reply. Failures the Mattermost user should read are 200 JSON replies built
+there. The other statuses here are for requests that did not come from a configured
+command.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ async def _read_body(request: Request) -> bytes:
 def _parse_form(raw: bytes) -> dict[str, list[str]]:
     """Decode an URL-encoded form whose values must be UTF-8.
 
-    Values are first decoded byte for byte (latin-1) so that each can be checked as
-    UTF-8 on its own; curl --data also sends UTF-8 without percent-encoding it.
+    Values are first decoded byte for byte (latin-1), so that each can be checked as
+    UTF-8 on its own. curl --data also sends UTF-8 without percent-encoding it.
     """
     pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
     fields: dict[str, list[str]] = {}
