@@ -33,6 +33,7 @@ class Origin:
     channel_name: str = ""
     user_id: str = ""
     user_name: str = ""
+    root_id: str = ""  # the thread the command was run in, if any
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Meeting:
     duration: timedelta | None = None  # None: the meeting runs until someone ends it
     started_at: datetime | None = None  # when the first participant joined
     ends_at: datetime | None = None  # started_at + duration, once both are known
+    # Meetings started from a channel end by themselves once everyone has left;
+    # rooms made through the REST API stay open until someone ends them.
+    ends_when_empty: bool = False
 
     def move_to(self, new: MeetingState) -> None:
         """Change state, raising MeetingError for a move the state machine forbids."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -81,6 +82,8 @@ class MeetingRow(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    root_id: Mapped[str] = mapped_column(String(64), default="")
+    ends_when_empty: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ParticipantRow(Base):
@@ -93,3 +96,49 @@ class ParticipantRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class OutboxRow(Base):
+    """A call to Mattermost's API waiting to be made, or made already.
+
+    Rows of one post (`post_key`) are delivered in `id` order; see
+    parley.mattermost.outbox.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_key: Mapped[str] = mapped_column(String(96), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # "create" or "patch"
+    channel_id: Mapped[str] = mapped_column(String(64), default="")
+    root_id: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)  # JSON: message and props
+    # A slash command's response_url and the reply to post there if the bot
+    # cannot post in the channel (JSON), or None.
+    fallback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BotPostRow(Base):
+    """The Mattermost post that a `post_key` became."""
+
+    __tablename__ = "bot_posts"
+
+    post_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+
+
+class KeyRow(Base):
+    """A secret Parley generates once and keeps, such as the button signing key."""
+
+    __tablename__ = "parley_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))

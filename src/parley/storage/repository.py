@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley.meetings.model import Meeting, MeetingState, Origin, ParticipantRecord
+from parley.storage.database import Database
 from parley.storage.models import MeetingRow, ParticipantRow
 
 
 class SqlMeetingStore:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, serialize_writes: bool
-    ) -> None:
-        self._sessions = sessions
-        # SQLite takes one writer at a time and makes the others poll with growing
-        # sleeps, which showed as second-long tails under concurrent slash commands.
-        # Queueing writes in the process keeps them in order without the polling.
-        self._write_lock = asyncio.Lock() if serialize_writes else None
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        if self._write_lock is None:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        async with self._write_lock, self._sessions.begin() as session:
-            yield session
+    def __init__(self, database: Database) -> None:
+        self._sessions = database.sessions
+        self._write = database.write
 
     async def add_meeting(self, meeting: Meeting) -> None:
         async with self._write() as session:
@@ -56,6 +39,22 @@ class SqlMeetingStore:
         query = select(MeetingRow).order_by(MeetingRow.created_at.desc()).limit(limit)
         if state is not None:
             query = query.where(MeetingRow.state == state.value)
+        async with self._sessions() as session:
+            rows = await session.scalars(query)
+            return [_from_row(row) for row in rows]
+
+    async def list_open_in_channel(self, channel_id: str) -> list[Meeting]:
+        """Return the channel's open meetings started there, newest first."""
+        query = (
+            select(MeetingRow)
+            .where(
+                MeetingRow.channel_id == channel_id,
+                MeetingRow.state == MeetingState.OPEN.value,
+                MeetingRow.ends_when_empty.is_(True),
+            )
+            .order_by(MeetingRow.created_at.desc())
+            .limit(50)
+        )
         async with self._sessions() as session:
             rows = await session.scalars(query)
             return [_from_row(row) for row in rows]
@@ -151,6 +150,8 @@ def _to_row(meeting: Meeting) -> MeetingRow:
         duration_seconds=_seconds(meeting.duration),
         started_at=meeting.started_at,
         ends_at=meeting.ends_at,
+        root_id=origin.root_id,
+        ends_when_empty=meeting.ends_when_empty,
     )
 
 
@@ -175,6 +176,7 @@ def _from_row(row: MeetingRow) -> Meeting:
         ),
         started_at=row.started_at,
         ends_at=row.ends_at,
+        ends_when_empty=row.ends_when_empty,
         origin=Origin(
             team_id=row.team_id,
             team_domain=row.team_domain,
@@ -182,5 +184,6 @@ def _from_row(row: MeetingRow) -> Meeting:
             channel_name=row.channel_name,
             user_id=row.user_id,
             user_name=row.user_name,
+            root_id=row.root_id,
         ),
     )
