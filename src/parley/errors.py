@@ -11,6 +11,7 @@
     │   ├── RoomNameTaken        an open meeting already has the requested room name
     │   └── SignalingError       a browser sent a message out of turn or malformed
     └── MattermostError          Mattermost refused or could not be reached
+        └── MattermostApiError   a REST API call failed; says whether to retry
 
 Context lives on the exception (the room, Janus's error code) so callers can act on it
 without parsing the message.
@@ -88,3 +89,29 @@ class MattermostError(ParleyError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class MattermostApiError(MattermostError):
+    """A call to Mattermost's REST API failed.
+
+    `error_id` is Mattermost's AppError id when the body carried one. `retryable`
+    says whether the same call may succeed later: the server was unreachable, timed
+    out, failed (5xx) or limited the rate (429, with `retry_after` in seconds).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_id: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.error_id = error_id
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        status = self.status_code
+        return status is None or status == 429 or status >= 500

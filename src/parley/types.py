@@ -7,9 +7,10 @@ the fakes in the tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 from parley.meetings.model import Meeting, MeetingState, ParticipantRecord
 
@@ -39,6 +40,8 @@ class MeetingStore(Protocol):
     async def list_meetings(
         self, *, state: MeetingState | None = None, limit: int = 100
     ) -> list[Meeting]: ...
+
+    async def list_open_in_channel(self, channel_id: str) -> list[Meeting]: ...
 
     async def list_participants(self, meeting: Meeting) -> list[ParticipantRecord]: ...
 
@@ -112,3 +115,79 @@ class MediaGateway(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class MeetingObserver(Protocol):
+    """Told what happens in meetings, such as the channel bot that shows them."""
+
+    async def participants_changed(
+        self, meeting: Meeting, participants: Sequence[str]
+    ) -> None:
+        """Called with the display names of everyone now in the meeting."""
+        ...
+
+    async def meeting_ended(self, meeting: Meeting) -> None: ...
+
+
+OutboxAction = Literal["create", "patch"]
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One call to Mattermost's API that the outbox still has to make."""
+
+    id: int
+    post_key: str
+    action: OutboxAction
+    channel_id: str
+    root_id: str
+    body: dict[str, Any]
+    fallback: dict[str, Any] | None
+    attempts: int  # including the attempt this entry was claimed for
+    created_at: datetime
+
+
+class OutboxStore(Protocol):
+    """Where the outbox keeps its entries, so they survive a restart."""
+
+    async def add(
+        self,
+        *,
+        post_key: str,
+        action: OutboxAction,
+        body: dict[str, Any],
+        now: datetime,
+        channel_id: str = "",
+        root_id: str = "",
+        fallback: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    async def claim_due(
+        self, now: datetime, *, lease_until: datetime, limit: int
+    ) -> list[OutboxEntry]: ...
+
+    async def next_attempt_at(self) -> datetime | None: ...
+
+    async def retry_later(self, entry_id: int, *, at: datetime, error: str) -> None: ...
+
+    async def mark_failed(
+        self, entry_id: int, *, now: datetime, error: str
+    ) -> None: ...
+
+    async def mark_delivered(self, entry_id: int, *, now: datetime) -> None: ...
+
+    async def record_post(
+        self,
+        entry_id: int,
+        *,
+        post_key: str,
+        post_id: str,
+        channel_id: str,
+        now: datetime,
+    ) -> None: ...
+
+    async def post_id(self, post_key: str) -> str | None: ...
+
+    async def has_post(self, post_key: str) -> bool: ...
+
+    async def count_pending(self) -> int: ...
