@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 
@@ -23,13 +25,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.clock import SystemClock
 from parley.config import Settings
+from parley.mattermost.actions import ActionSigner
+from parley.mattermost.api import MattermostClient
+from parley.mattermost.bot import ChannelBot
 from parley.mattermost.commands import SlashCommands
+from parley.mattermost.outbox import Outbox
 from parley.meetings.access import TokenSigner
 from parley.meetings.live import LiveRooms
+from parley.meetings.model import MeetingState
 from parley.meetings.service import MeetingService, RoomPolicy
-from parley.storage import SqlMeetingStore, create_engine, migrate, session_factory
+from parley.storage import (
+    Database,
+    SqlMeetingStore,
+    SqlOutboxStore,
+    create_engine,
+    migrate,
+)
+from parley.storage.keys import get_or_create_key
 from parley.types import Clock, MediaGateway
-from parley.web import api, api_v1, health, pages, signaling, slash
+from parley.web import actions, api, api_v1, health, pages, signaling, slash
 from parley.web.api_auth import ApiError, FailedAttempts
 
 logger = logging.getLogger("parley")
@@ -61,6 +75,7 @@ class Parley:
     engine: AsyncEngine
     http: httpx.AsyncClient
     failed_attempts: FailedAttempts
+    outbox: Outbox | None = None
 
 
 def create_app(
@@ -104,6 +119,7 @@ def create_app(
         f"{DOCS_URL}/assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets"
     )
     app.include_router(slash.router)
+    app.include_router(actions.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(signaling.router)
@@ -140,27 +156,84 @@ async def _start(
         tokens = TokenSigner(settings.api.secret.get_secret_value())
 
     http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
-    store = SqlMeetingStore(
-        session_factory(engine), serialize_writes=engine.dialect.name == "sqlite"
-    )
+    database = Database(engine)
+    store = SqlMeetingStore(database)
     policy = RoomPolicy(settings.rooms.max_publishers, settings.rooms.bitrate)
     service = MeetingService(store, gateway, clock, policy, tokens)
+    live_rooms = LiveRooms(
+        service, grace=timedelta(seconds=settings.rooms.grace_seconds)
+    )
+    bot, outbox = await _start_bot(settings, database, store, clock, http)
+    if bot is not None:
+        service.observers.append(bot)
+    await _watch_open_meetings(service, live_rooms)
+
     parley = Parley(
         settings=settings,
         gateway=gateway,
         service=service,
-        live_rooms=LiveRooms(service),
-        commands=SlashCommands(settings, service, http),
+        live_rooms=live_rooms,
+        commands=SlashCommands(settings, service, live_rooms, http, bot),
         engine=engine,
         http=http,
         failed_attempts=FailedAttempts(),
+        outbox=outbox,
     )
     logger.info("Parley is ready; links start with %s", settings.server.public_url)
     return parley
 
 
+async def _start_bot(
+    settings: Settings,
+    database: Database,
+    store: SqlMeetingStore,
+    clock: Clock,
+    http: httpx.AsyncClient,
+) -> tuple[ChannelBot | None, Outbox | None]:
+    if not settings.mattermost.bot_enabled:
+        logger.info(
+            "No Mattermost API access is configured: /sfu replies with links and "
+            "posts nothing of its own (set PARLEY_MATTERMOST_URL and "
+            "PARLEY_MATTERMOST_BOT_TOKEN for channel posts)"
+        )
+        return None, None
+
+    client = MattermostClient.from_settings(settings.mattermost)
+    outbox = Outbox(SqlOutboxStore(database), client, clock, http)
+    signer = ActionSigner(await get_or_create_key(database, "action_signing"))
+    bot = ChannelBot(
+        settings, client=client, outbox=outbox, signer=signer, meetings=store
+    )
+    outbox.start()
+    # The check only logs: posts wait in the outbox while Mattermost is away, so
+    # an unreachable server must not stop Parley from starting.
+    _spawn_check(bot)
+    return bot, outbox
+
+
+def _spawn_check(bot: ChannelBot) -> None:
+    task = asyncio.create_task(bot.check_credentials(), name="mattermost-check")
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+_BACKGROUND: set[asyncio.Task[bool]] = set()
+
+
+async def _watch_open_meetings(service: MeetingService, live_rooms: LiveRooms) -> None:
+    # A restart leaves every room empty, so meetings that end when empty are
+    # watched again from here.
+    meetings = await service.store.list_meetings(state=MeetingState.OPEN, limit=10_000)
+    for meeting in meetings:
+        live_rooms.watch(meeting)
+
+
 async def _stop(parley: Parley) -> None:
     await parley.commands.drain()
+    parley.live_rooms.close()
+    if parley.outbox is not None:
+        await parley.outbox.stop()
+        await parley.outbox.client.aclose()
     await parley.gateway.stop()
     await parley.http.aclose()
     await parley.engine.dispose()

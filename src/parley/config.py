@@ -98,6 +98,57 @@ class MattermostSettings(_Section):
     # Seconds the reply waits for Janus before it replies "creating" and sends the link
     # through response_url; Mattermost's own limit can be as low as 3 s.
     reply_deadline: float = Field(1.5, gt=0, le=2.5)
+    # The REST API, for the channel bot: the server's base URL and either a bot
+    # access token or a user's login. Without them, the slash command hands out links
+    # and posts nothing of its own.
+    url: str | None = None
+    bot_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    # Where Mattermost sends button clicks; it defaults to server.public_url, which
+    # may be an address that browsers reach but the Mattermost server does not.
+    callback_url: str | None = None
+
+    @field_validator("url", "callback_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL such as https://chat.example.org"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> MattermostSettings:
+        login = self.username is not None or self.password is not None
+        if login and (self.username is None or self.password is None):
+            raise ValueError(
+                "give both mattermost.username and mattermost.password, or neither"
+            )
+        if login and self.bot_token is not None:
+            raise ValueError(
+                "give either mattermost.bot_token or a username and password, "
+                "not both"
+            )
+        has_credentials = login or self.bot_token is not None
+        if has_credentials and self.url is None:
+            raise ValueError(
+                "the bot credentials need mattermost.url, the Mattermost server's "
+                "base URL"
+            )
+        if self.url is not None and not has_credentials:
+            raise ValueError(
+                "mattermost.url needs mattermost.bot_token (or a username and "
+                "password) for Parley to post in channels"
+            )
+        return self
+
+    @property
+    def bot_enabled(self) -> bool:
+        return self.url is not None
 
     @field_validator("tokens")
     @classmethod
@@ -145,6 +196,9 @@ class JanusSettings(_Section):
 class RoomSettings(_Section):
     max_publishers: int = Field(16, ge=2, le=100)
     bitrate: int = Field(1_024_000, ge=64_000, le=10_000_000)
+    # Seconds a meeting started by the slash command stays open after the last
+    # participant leaves, so that someone who dropped out can come back.
+    grace_seconds: int = Field(120, ge=0, le=86_400)
 
 
 class ApiSettings(_Section):
@@ -179,6 +233,10 @@ class Settings(_Section):
             return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{self.server.data_dir.resolve() / 'parley.db'}"
 
+    @property
+    def callback_url(self) -> str:
+        return self.mattermost.callback_url or self.server.public_url
+
     def message_for(self, command: SlashCommand) -> str:
         return command.message or DEFAULT_MESSAGES[self.mattermost.locale]
 
@@ -201,6 +259,12 @@ ENVIRONMENT: dict[str, tuple[str | None, str, Any]] = {
     "PARLEY_MATTERMOST_TOKENS": ("mattermost", "tokens", _split),
     "PARLEY_RESPONSE_TYPE": ("mattermost", "response_type", str),
     "PARLEY_LOCALE": ("mattermost", "locale", str),
+    "PARLEY_MATTERMOST_URL": ("mattermost", "url", str),
+    "PARLEY_MATTERMOST_BOT_TOKEN": ("mattermost", "bot_token", str),
+    "PARLEY_MATTERMOST_USERNAME": ("mattermost", "username", str),
+    "PARLEY_MATTERMOST_PASSWORD": ("mattermost", "password", str),
+    "PARLEY_MATTERMOST_CALLBACK_URL": ("mattermost", "callback_url", str),
+    "PARLEY_MEETING_GRACE_SECONDS": ("rooms", "grace_seconds", str),
     "PARLEY_JANUS_URL": ("janus", "url", str),
     "PARLEY_JANUS_BINARY": ("janus", "binary", str),
     "PARLEY_JANUS_WS_PORT": ("janus", "ws_port", str),

@@ -193,7 +193,7 @@ async def test_slug_has_readable_prefix_and_64_random_bits(
     mattermost: MattermostStandIn, parley: RunningParley
 ) -> None:
     await sfu(mattermost, parley, "/sfu Weekly Sync")
-    await sfu(mattermost, parley, "/sfu Weekly Sync")
+    await sfu(mattermost, parley, "/sfu new Weekly Sync")
 
     first, second = (slug_of(post) for post in mattermost.posts_in())
     prefix = "weekly-sync-"

@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 
 from parley.config import Settings, SlashCommand
-from parley.errors import JanusError
+from parley.errors import JanusError, RoomEnded, RoomNotFound
 from parley.i18n import Locale, message
+from parley.mattermost.actions import END_MEETING, Click
+from parley.mattermost.bot import ChannelBot, join_link
 from parley.mattermost.response_url import post_to_response_url
 from parley.mattermost.slash import (
     InvalidCommandText,
@@ -24,6 +26,7 @@ from parley.mattermost.slash import (
     meeting_reply,
     parse_text,
 )
+from parley.meetings.live import LiveRooms
 from parley.meetings.model import Meeting, Origin
 from parley.meetings.service import MeetingService
 
@@ -32,11 +35,18 @@ logger = logging.getLogger(__name__)
 
 class SlashCommands:
     def __init__(
-        self, settings: Settings, service: MeetingService, http: httpx.AsyncClient
+        self,
+        settings: Settings,
+        service: MeetingService,
+        live_rooms: LiveRooms,
+        http: httpx.AsyncClient,
+        bot: ChannelBot | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
+        self.live_rooms = live_rooms
         self.http = http
+        self.bot = bot
         self.locale: Locale = settings.mattermost.locale
         self._background: set[asyncio.Task[None]] = set()
 
@@ -60,11 +70,119 @@ class SlashCommands:
 
         if invocation.action == "help":
             return ephemeral_reply(message("usage", self.locale, trigger=command.name))
+        if invocation.action == "list":
+            return await self._list(command, request)
+        if invocation.action == "end":
+            return await self._end(request)
 
+        if invocation.action == "create":
+            offer = await self._open_meeting_here(command, request)
+            if offer is not None:
+                return offer
         title = invocation.title or message(
             "default_title", self.locale, user=request.user_name or "Parley"
         )
         return await self._create(command, request, title)
+
+    async def _open_meeting_here(
+        self, command: SlashCommand, request: SlashRequest
+    ) -> dict[str, Any] | None:
+        """Return a reply offering the channel's open meeting, if it has one."""
+        if not request.channel_id:
+            return None
+        meetings = await self.service.store.list_open_in_channel(request.channel_id)
+        if not meetings:
+            return None
+        meeting = meetings[0]
+        return ephemeral_reply(
+            message(
+                "meeting_open_here",
+                self.locale,
+                title=meeting.title,
+                starter=meeting.origin.user_name or "-",
+                link=join_link(self.settings, meeting),
+                trigger=command.name,
+            )
+        )
+
+    async def _list(
+        self, command: SlashCommand, request: SlashRequest
+    ) -> dict[str, Any]:
+        meetings = await self.service.store.list_open_in_channel(request.channel_id)
+        if not meetings:
+            return ephemeral_reply(
+                message("list_empty", self.locale, trigger=command.name)
+            )
+        lines = [message("list_header", self.locale)]
+        for meeting in meetings:
+            room = self.live_rooms.find(meeting.slug)
+            lines.append(
+                message(
+                    "list_item",
+                    self.locale,
+                    title=meeting.title,
+                    starter=meeting.origin.user_name or "-",
+                    count=0 if room is None else len(room.participants),
+                    link=join_link(self.settings, meeting),
+                )
+            )
+        return ephemeral_reply("\n".join(lines))
+
+    async def _end(self, request: SlashRequest) -> dict[str, Any]:
+        meetings = await self.service.store.list_open_in_channel(request.channel_id)
+        if not meetings:
+            return ephemeral_reply(message("end_nothing_open", self.locale))
+        meeting = meetings[0]
+        if not await self._may_end(meeting, request):
+            logger.info("User %s may not end meeting %s", request.user_id, meeting.slug)
+            return ephemeral_reply(
+                message(
+                    "end_not_allowed",
+                    self.locale,
+                    starter=meeting.origin.user_name or "-",
+                    title=meeting.title,
+                )
+            )
+        await self.end_meeting(meeting, ended_by=request.user_name)
+        return ephemeral_reply(message("end_done", self.locale, title=meeting.title))
+
+    async def handle_click(self, click: Click) -> dict[str, Any]:
+        """Carry out a verified button click; return Mattermost's action reply."""
+        if click.action != END_MEETING:
+            return {"ephemeral_text": message("action_invalid", self.locale)}
+        try:
+            meeting = await self.service.find_open_meeting(click.slug)
+        except RoomNotFound:
+            return {"ephemeral_text": message("action_invalid", self.locale)}
+        except RoomEnded:
+            meeting = await self.service.store.get_meeting(click.slug)
+            title = meeting.title if meeting is not None else click.slug
+            return {"ephemeral_text": message("end_already", self.locale, title=title)}
+
+        assert self.bot is not None
+        if not await self.bot.may_end(meeting, click.user_id, click.channel_id):
+            logger.info("User %s may not end meeting %s", click.user_id, click.slug)
+            text = message(
+                "end_not_allowed",
+                self.locale,
+                starter=meeting.origin.user_name or "-",
+                title=meeting.title,
+            )
+            return {"ephemeral_text": text}
+
+        await self.end_meeting(meeting, ended_by=click.user_name)
+        return {"ephemeral_text": message("end_done", self.locale, title=meeting.title)}
+
+    async def _may_end(self, meeting: Meeting, request: SlashRequest) -> bool:
+        if request.user_id and request.user_id == meeting.origin.user_id:
+            return True
+        if self.bot is None:
+            return False  # without the API, channel admins cannot be recognised
+        return await self.bot.may_end(meeting, request.user_id, request.channel_id)
+
+    async def end_meeting(self, meeting: Meeting, *, ended_by: str) -> None:
+        logger.info("Meeting %s is being ended by %s", meeting.slug, ended_by or "-")
+        await self.live_rooms.end_meeting(meeting, reason="ended")
 
     async def _create(
         self, command: SlashCommand, request: SlashRequest, title: str
@@ -89,10 +207,26 @@ class SlashCommands:
         self, command: SlashCommand, request: SlashRequest, title: str
     ) -> dict[str, Any]:
         try:
-            meeting = await self.service.create_meeting(title, _origin(request))
+            meeting = await self.service.create_meeting(
+                title, _origin(request), ends_when_empty=True
+            )
         except JanusError:
             return ephemeral_reply(message("creation_failed", self.locale, title=title))
-        return self._meeting_reply(command, request, meeting)
+        self.live_rooms.watch(meeting)
+
+        channel_reply = self._meeting_reply(command, request, meeting)
+        if self.bot is None:
+            return channel_reply
+
+        # The bot's post shows the meeting in the channel; the command's own reply
+        # is then a line for the user who typed it.
+        await self.bot.announce(
+            meeting,
+            response_url=request.response_url,
+            fallback_reply={**channel_reply, "response_type": "in_channel"},
+        )
+        link = join_link(self.settings, meeting)
+        return ephemeral_reply(f"{self.settings.message_for(command)} {link}")
 
     def _meeting_reply(
         self, command: SlashCommand, request: SlashRequest, meeting: Meeting
@@ -100,16 +234,11 @@ class SlashCommands:
         return meeting_reply(
             message=self.settings.message_for(command),
             title=meeting.title,
-            link=self.link(meeting),
+            link=join_link(self.settings, meeting),
             response_type=self.settings.mattermost.response_type,
             starter=request.user_name,
             starter_label=message("starter", self.locale),
         )
-
-    def link(self, meeting: Meeting) -> str:
-        # Built from the configured public URL, never from the request's Host header,
-        # which the client controls.
-        return f"{self.settings.server.public_url}/join/{meeting.slug}"
 
     def _post_later(
         self, reply: asyncio.Future[dict[str, Any]], response_url: str
@@ -159,4 +288,5 @@ def _origin(request: SlashRequest) -> Origin:
         channel_name=request.channel_name,
         user_id=request.user_id,
         user_name=request.user_name,
+        root_id=request.root_id,
     )

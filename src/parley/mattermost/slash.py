@@ -91,11 +91,24 @@ def token_from_header(authorization: str | None) -> str:
     return value.strip() if scheme.lower() == "token" else ""
 
 
+Action = Literal["create", "new", "list", "end", "help"]
+
+# Sub-commands are recognised in English and Chinese. `list`, `end` and `help` count
+# only as the whole text, so `/sfu end of year party` is still a title.
+HELP_WORDS = frozenset({"help", "-h", "--help", "帮助"})
+LIST_WORDS = frozenset({"list", "列表"})
+END_WORDS = frozenset({"end", "结束"})
+NEW_WORDS = frozenset({"new", "新建"})
+
+
 @dataclass(frozen=True)
 class Invocation:
-    """The action requested by the text after the trigger, with its title."""
+    """The action requested by the text after the trigger, with its title.
 
-    action: Literal["create", "help"]
+    `create` opens a room or offers the channel's open one; `new` always opens one.
+    """
+
+    action: Action
     title: str = ""
 
 
@@ -131,9 +144,19 @@ def parse_text(text: str) -> Invocation:
     words = text.split()
     if not words:
         return Invocation("create")
-    if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "帮助"):
-        return Invocation("help")
+    first = words[0].lower()
+    if len(words) == 1:
+        for action, vocabulary in (
+            ("help", HELP_WORDS),
+            ("list", LIST_WORDS),
+            ("end", END_WORDS),
+        ):
+            if first in vocabulary:
+                return Invocation(action)  # type: ignore[arg-type]
 
+    action: Action = "create"
+    if first in NEW_WORDS:
+        action, words = "new", words[1:]
     title = " ".join(words)
     if len(title) > MAX_TITLE_CHARS:
         raise InvalidCommandText(
@@ -143,7 +166,7 @@ def parse_text(text: str) -> Invocation:
             length=len(title),
             limit=MAX_TITLE_CHARS,
         )
-    return Invocation("create", title=title)
+    return Invocation(action, title=title)
 
 
 ResponseType = Literal["in_channel", "ephemeral"]

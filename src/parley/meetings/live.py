@@ -13,9 +13,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from parley.errors import JanusError, SignalingError
+from parley.errors import JanusError, RoomEnded, RoomNotFound, SignalingError
 from parley.meetings.access import admit
 from parley.meetings.model import Meeting
 from parley.meetings.naming import new_id, new_room_id
@@ -28,6 +29,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Disconnect = Callable[[], Awaitable[None]]
 TimeUp = Callable[[], Awaitable[None]]
 MAX_NAME_CHARS = 64
+# A meeting started from a channel that nobody joins in this time is ended, so that
+# the channel is not offered a forgotten room.
+UNJOINED_LIMIT = timedelta(minutes=30)
 
 
 @dataclass
@@ -161,6 +165,7 @@ class LiveRoom:
         )
         await self.service.mark_started(self.meeting)
         self.arm_deadline()
+        await self._report_participants()
         return participant
 
     async def _open_publisher(self, participant: Participant) -> PublisherLink:
@@ -259,6 +264,12 @@ class LiveRoom:
         await self.service.store.mark_participant_left(
             participant.id, self.service.clock.now()
         )
+        if not self.ended:
+            await self._report_participants()
+
+    async def _report_participants(self) -> None:
+        names = [participant.name for participant in self.participants.values()]
+        await self.service.participants_changed(self.meeting, names)
 
     def arm_deadline(self) -> None:
         """Schedule the meeting's end at its `ends_at`, replacing any earlier timer.
@@ -372,13 +383,24 @@ async def _close_quietly(link: PublisherLink | SubscriberLink) -> None:
 
 
 class LiveRooms:
-    """The live rooms of this process, by slug."""
+    """The live rooms of this process, by slug.
 
-    def __init__(self, service: MeetingService) -> None:
+    A meeting started from a channel ends by itself once it is empty: `grace`
+    after its last participant left, or `UNJOINED_LIMIT` after it was created if
+    nobody ever joined.
+    """
+
+    def __init__(
+        self, service: MeetingService, *, grace: timedelta = timedelta(minutes=2)
+    ) -> None:
         self.service = service
+        self.grace = grace
         self._rooms: dict[str, LiveRoom] = {}
+        self._empty_timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, meeting: Meeting) -> LiveRoom:
+        self._disarm_empty_timer(meeting.slug)
         room = self._rooms.get(meeting.slug)
         if room is None:
             room = self._rooms[meeting.slug] = LiveRoom(
@@ -396,6 +418,46 @@ class LiveRooms:
         if room.empty and self._rooms.get(room.meeting.slug) is room:
             room.disarm_deadline()
             del self._rooms[room.meeting.slug]
+            if room.meeting.ends_when_empty and not room.ended:
+                self._arm_empty_timer(room.meeting, self.grace)
+
+    def watch(self, meeting: Meeting) -> None:
+        """End a meeting that ends when empty if it stays empty long enough.
+
+        Called for a new meeting, and at start for every open one, since a
+        restart leaves every room empty.
+        """
+        if not meeting.ends_when_empty or meeting.slug in self._rooms:
+            return
+        if meeting.started_at is not None:
+            self._arm_empty_timer(meeting, self.grace)
+            return
+        waited = self.service.clock.now() - meeting.created_at
+        self._arm_empty_timer(meeting, max(UNJOINED_LIMIT - waited, timedelta(0)))
+
+    def _arm_empty_timer(self, meeting: Meeting, delay: timedelta) -> None:
+        self._disarm_empty_timer(meeting.slug)
+        loop = asyncio.get_running_loop()
+        slug = meeting.slug
+        self._empty_timers[slug] = loop.call_later(
+            delay.total_seconds(), lambda: self._spawn(self._end_empty(slug))
+        )
+
+    def _disarm_empty_timer(self, slug: str) -> None:
+        timer = self._empty_timers.pop(slug, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _end_empty(self, slug: str) -> None:
+        self._empty_timers.pop(slug, None)
+        if slug in self._rooms:
+            return  # someone came back
+        try:
+            meeting = await self.service.find_open_meeting(slug)
+        except (RoomNotFound, RoomEnded):
+            return  # ended some other way meanwhile
+        logger.info("Meeting %s is empty; ending it", slug)
+        await self.service.end_meeting(meeting)
 
     def apply_access(self, meeting: Meeting) -> None:
         """Give the live room, if any, the meeting's new password and duration."""
@@ -416,13 +478,27 @@ class LiveRooms:
 
     async def end_meeting(self, meeting: Meeting, *, reason: str = "ended") -> None:
         """End a meeting for everyone: close its live room, then release the room."""
+        self._disarm_empty_timer(meeting.slug)
         room = self._rooms.pop(meeting.slug, None)
         if room is not None:
             await room.end(reason)
         await self.service.end_meeting(meeting)
+
+    def close(self) -> None:
+        """Cancel every timer, as at shutdown; `watch` arms them again at start."""
+        for timer in self._empty_timers.values():
+            timer.cancel()
+        self._empty_timers.clear()
+        for room in self._rooms.values():
+            room.disarm_deadline()
 
     def count_participants(self) -> int:
         return sum(len(room.participants) for room in self._rooms.values())
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

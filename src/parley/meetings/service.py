@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from parley.errors import JanusError, RoomEnded, RoomNameTaken, RoomNotFound
 from parley.meetings.access import TokenSigner, hash_password
 from parley.meetings.model import Meeting, MeetingState, Origin
 from parley.meetings.naming import new_id, new_room_id, new_slug
-from parley.types import Clock, MediaGateway, MeetingStore
+from parley.types import Clock, MediaGateway, MeetingObserver, MeetingStore
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,16 @@ class MeetingService:
         self.clock = clock
         self.policy = policy
         self.tokens = tokens  # None while no API secret is configured
+        self.observers: list[MeetingObserver] = []
         self._naming_lock = asyncio.Lock()
 
     async def create_meeting(
-        self, title: str, origin: Origin, *, slug: str | None = None
+        self,
+        title: str,
+        origin: Origin,
+        *,
+        slug: str | None = None,
+        ends_when_empty: bool = False,
     ) -> Meeting:
         """Create the Janus room, then store the open meeting.
 
@@ -57,6 +64,7 @@ class MeetingService:
             state=MeetingState.OPEN,
             created_at=self.clock.now(),
             origin=origin,
+            ends_when_empty=ends_when_empty,
         )
         try:
             await self._create_room(meeting)
@@ -156,6 +164,15 @@ class MeetingService:
                 error,
             )
         logger.info("Meeting %s ended", meeting.slug)
+        for observer in self.observers:
+            await _tell(observer.meeting_ended(meeting), meeting)
+
+    async def participants_changed(
+        self, meeting: Meeting, participants: Sequence[str]
+    ) -> None:
+        """Tell the observers who is in the meeting now."""
+        for observer in self.observers:
+            await _tell(observer.participants_changed(meeting, participants), meeting)
 
     async def ensure_room(self, meeting: Meeting) -> None:
         """Re-create the Janus room if Janus lost it, as after a Janus restart.
@@ -175,3 +192,12 @@ class MeetingService:
             max_publishers=self.policy.max_publishers,
             bitrate=self.policy.bitrate,
         )
+
+
+async def _tell(notification: Awaitable[None], meeting: Meeting) -> None:
+    # An observer's failure, such as a database error while queueing a channel
+    # post, must not fail the join, leave or end that it reports.
+    try:
+        await notification
+    except Exception:
+        logger.exception("Reporting a change of meeting %s failed", meeting.slug)

@@ -1,0 +1,161 @@
+"""The channel bot: a meeting's post in its channel, kept up to date until it ends.
+
+A slash command's own reply is authored by the user who typed it, and Parley cannot
+edit it later, so the bot posts through the REST API instead. Every post and update
+goes through the outbox, which delivers it whenever Mattermost is reachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from parley.config import Settings
+from parley.errors import MattermostApiError
+from parley.i18n import Locale, message
+from parley.mattermost.actions import ActionSigner, end_button
+from parley.mattermost.api import MattermostClient
+from parley.mattermost.meeting_post import ended_post, open_post
+from parley.mattermost.outbox import Outbox
+from parley.meetings.model import Meeting
+from parley.types import MeetingStore
+
+logger = logging.getLogger(__name__)
+
+
+def join_link(settings: Settings, meeting: Meeting) -> str:
+    # Built from the configured public URL, never from a request's Host header,
+    # which the client controls.
+    return f"{settings.server.public_url}/join/{meeting.slug}"
+
+
+class ChannelBot:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: MattermostClient,
+        outbox: Outbox,
+        signer: ActionSigner,
+        meetings: MeetingStore,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.outbox = outbox
+        self.signer = signer
+        self.meetings = meetings
+        self.locale: Locale = settings.mattermost.locale
+        # Updates are queued in the order the changes happened; see _queue_patch.
+        self._order = asyncio.Lock()
+
+    async def check_credentials(self) -> bool:
+        """Log in or check the token with GET /users/me; log one line either way."""
+        url = self.client.base_url
+        try:
+            me = await self.client.me()
+        except MattermostApiError as error:
+            logger.error(
+                "The Mattermost API at %s rejected Parley's credentials or could not "
+                "be reached, so channel posts wait in the outbox until it works: %s",
+                url,
+                error,
+            )
+            return False
+        logger.info(
+            "Posting to Mattermost at %s as @%s (user id %s)",
+            url,
+            me.get("username", "?"),
+            me.get("id", "?"),
+        )
+        return True
+
+    async def announce(
+        self, meeting: Meeting, *, response_url: str, fallback_reply: dict[str, Any]
+    ) -> None:
+        """Queue the meeting's post in the channel (or thread) it was started in.
+
+        If the bot may not post there, the reply in `fallback_reply` goes to the
+        command's `response_url` instead, so the channel still sees the meeting.
+        """
+        body = self._open_body(meeting, [])
+        fallback = (
+            {"url": response_url, "reply": fallback_reply} if response_url else None
+        )
+        async with self._order:
+            await self.outbox.create_post(
+                post_key(meeting),
+                channel_id=meeting.origin.channel_id,
+                root_id=meeting.origin.root_id,
+                body=body,
+                fallback=fallback,
+            )
+
+    async def participants_changed(
+        self, meeting: Meeting, participants: Sequence[str]
+    ) -> None:
+        body = self._open_body(meeting, participants)
+        await self._queue_patch(meeting, body)
+
+    async def meeting_ended(self, meeting: Meeting) -> None:
+        took_part = await self.meetings.list_participants(meeting)
+        body = ended_post(meeting, took_part, locale=self.locale)
+        await self._queue_patch(meeting, body)
+
+    async def may_end(self, meeting: Meeting, user_id: str, channel_id: str) -> bool:
+        """Return whether a user may end a meeting for everyone.
+
+        The starter may, and so may a channel admin or a system admin.
+        """
+        if user_id and user_id == meeting.origin.user_id:
+            return True
+        try:
+            member = await self.client.channel_member(channel_id, user_id)
+            if _is_channel_admin(member):
+                return True
+            user = await self.client.get_user(user_id)
+        except MattermostApiError as error:
+            logger.warning(
+                "Cannot check whether user %s administers channel %s: %s",
+                user_id,
+                channel_id,
+                error,
+            )
+            return False
+        return "system_admin" in str(user.get("roles", "")).split()
+
+    def _open_body(
+        self, meeting: Meeting, participants: Sequence[str]
+    ) -> dict[str, Any]:
+        button = end_button(
+            self.signer,
+            slug=meeting.slug,
+            callback_url=self.settings.callback_url,
+            label=message("post_end_button", self.locale),
+        )
+        return open_post(
+            meeting,
+            participants,
+            link=join_link(self.settings, meeting),
+            locale=self.locale,
+            end_button=button,
+        )
+
+    async def _queue_patch(self, meeting: Meeting, body: dict[str, Any]) -> None:
+        # Callers render the body from the state at the time of the change and then
+        # wait here; the lock is first come, first served, so updates are queued in
+        # the order of the changes and the last one shows the newest state.
+        async with self._order:
+            if not await self.outbox.store.has_post(post_key(meeting)):
+                return  # not a meeting the bot announced
+            await self.outbox.patch_post(post_key(meeting), body)
+
+
+def post_key(meeting: Meeting) -> str:
+    return f"meeting:{meeting.id}"
+
+
+def _is_channel_admin(member: dict[str, Any]) -> bool:
+    roles = str(member.get("roles", "")).split()
+    return "channel_admin" in roles or member.get("scheme_admin") is True
