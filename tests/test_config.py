@@ -163,3 +163,86 @@ def test_misspelled_environment_variable_stops_start():
         "Unknown environment variable PARLEY_PROT; check its spelling against the "
         "README's configuration table."
     )
+
+
+BOT_URL = "http://127.0.0.1:8065"
+
+
+def test_bot_settings_from_environment():
+    settings = load_settings(
+        environ={
+            "PARLEY_MATTERMOST_URL": BOT_URL + "/",
+            "PARLEY_MATTERMOST_BOT_TOKEN": "bot-token-value",
+            "PARLEY_MEETING_GRACE_SECONDS": "30",
+        }
+    )
+
+    assert settings.mattermost.url == BOT_URL
+    assert settings.mattermost.bot_enabled
+    assert settings.mattermost.bot_token.get_secret_value() == "bot-token-value"
+    assert settings.rooms.grace_seconds == 30
+    assert settings.callback_url == settings.server.public_url
+
+
+def test_bot_login_from_environment():
+    settings = load_settings(
+        environ={
+            "PARLEY_MATTERMOST_URL": BOT_URL,
+            "PARLEY_MATTERMOST_USERNAME": "parley",
+            "PARLEY_MATTERMOST_PASSWORD": "pw-value",
+        }
+    )
+
+    assert settings.mattermost.username == "parley"
+    assert settings.mattermost.password.get_secret_value() == "pw-value"
+
+
+def test_bot_is_off_by_default():
+    settings = load_settings(environ={})
+
+    assert not settings.mattermost.bot_enabled
+    assert settings.rooms.grace_seconds == 120
+
+
+@pytest.mark.parametrize(
+    ("environ", "reason"),
+    [
+        ({"PARLEY_MATTERMOST_URL": BOT_URL}, "needs mattermost.bot_token"),
+        ({"PARLEY_MATTERMOST_BOT_TOKEN": "x"}, "need mattermost.url"),
+        (
+            {"PARLEY_MATTERMOST_URL": BOT_URL, "PARLEY_MATTERMOST_USERNAME": "p"},
+            "give both mattermost.username and mattermost.password",
+        ),
+        (
+            {
+                "PARLEY_MATTERMOST_URL": BOT_URL,
+                "PARLEY_MATTERMOST_BOT_TOKEN": "x",
+                "PARLEY_MATTERMOST_USERNAME": "p",
+                "PARLEY_MATTERMOST_PASSWORD": "q",
+            },
+            "not both",
+        ),
+        (
+            {"PARLEY_MATTERMOST_URL": "chat.example.org"},
+            "is not an http(s) URL",
+        ),
+        ({"PARLEY_MEETING_GRACE_SECONDS": "-1"}, "rooms.grace_seconds"),
+    ],
+)
+def test_bad_bot_settings_name_the_problem(environ, reason):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=environ)
+
+    assert reason in str(caught.value)
+
+
+def test_check_config_redacts_bot_secrets(monkeypatch, capsys):
+    monkeypatch.setenv("PARLEY_MATTERMOST_URL", BOT_URL)
+    monkeypatch.setenv("PARLEY_MATTERMOST_USERNAME", "parley")
+    monkeypatch.setenv("PARLEY_MATTERMOST_PASSWORD", "hunter2-password")
+
+    assert main(["check-config"]) == 0
+
+    output = capsys.readouterr().out
+    assert "hunter2-password" not in output
+    assert json.loads(output)["mattermost"]["password"] == "**********"

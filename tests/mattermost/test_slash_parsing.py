@@ -128,3 +128,43 @@ def test_meeting_reply_has_link_in_text_and_attachment():
         == "https://meet.example.org/join/standup-abc"
     )
     assert reply["skip_slack_parsing"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("list", "list"),
+        ("LIST", "list"),
+        ("列表", "list"),
+        ("end", "end"),
+        (" End ", "end"),
+        ("结束", "end"),
+    ],
+)
+def test_sub_commands_alone(text, action):
+    invocation = parse_text(text)
+
+    assert invocation.action == action
+    assert invocation.title == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [("end of year party", "end of year party"), ("list review", "list review")],
+)
+def test_sub_command_words_start_titles(text, title):
+    invocation = parse_text(text)
+
+    assert invocation.action == "create"
+    assert invocation.title == title
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [("new", ""), ("new weekly sync", "weekly sync"), ("新建 周会", "周会")],
+)
+def test_new_forces_a_room(text, title):
+    invocation = parse_text(text)
+
+    assert invocation.action == "new"
+    assert invocation.title == title

@@ -110,13 +110,16 @@ class SqlOutboxStore:
             return result.rowcount == 1  # type: ignore[attr-defined]
 
     async def next_attempt_at(self) -> datetime | None:
-        """Return the earliest time a pending entry is due (leases aside)."""
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(func.min(OutboxRow.next_attempt_at)).where(
-                    OutboxRow.state == PENDING
-                )
-            )
+        """Return the earliest time an entry may be sent, or None if none waits.
+
+        Only the oldest pending entry of each post counts, since the others wait
+        for it, and a live lease counts as the time it runs out.
+        """
+        times = [
+            max(row.next_attempt_at, row.claimed_until or row.next_attempt_at)
+            for row in await self._pending_heads()
+        ]
+        return min(times, default=None)
 
     async def retry_later(self, entry_id: int, *, at: datetime, error: str) -> None:
         await self._update(
