@@ -142,3 +142,36 @@ class KeyRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
+
+
+class ScheduleRow(Base):
+    """A meeting scheduled from a channel; see parley.scheduling.model."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    short_id: Mapped[str] = mapped_column(String(16), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    zone: Mapped[str] = mapped_column(String(64))
+    first_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    # next_start, or the reminder before it while that is still to be posted; kept
+    # as a column so that finding the due meetings is one indexed query.
+    next_due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    remind_seconds: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel_id: Mapped[str] = mapped_column(String(64), index=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    root_id: Mapped[str] = mapped_column(String(64))
+    organiser_id: Mapped[str] = mapped_column(String(64))
+    organiser_name: Mapped[str] = mapped_column(String(128))
+    invitees: Mapped[str] = mapped_column(Text)  # space-separated usernames
+    days: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "0,1,2"
+    local_time: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "09:30"
+    reminded_start: Mapped[datetime | None] = mapped_column(
+        UtcDateTime(), nullable=True
+    )
+    opened_start: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    sequence: Mapped[int] = mapped_column(Integer)
