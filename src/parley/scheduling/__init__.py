@@ -1,0 +1,1 @@
+"""Pure pieces of `/sfu schedule`: reading the time, recurrences and iCalendar files."""
