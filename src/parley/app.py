@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 import httpx
@@ -30,10 +31,16 @@ from parley.mattermost.api import MattermostClient
 from parley.mattermost.bot import ChannelBot
 from parley.mattermost.commands import SlashCommands
 from parley.mattermost.outbox import Outbox
+from parley.mattermost.schedule_commands import ScheduleCommands
+from parley.mattermost.schedule_posts import SchedulePosts
 from parley.meetings.access import TokenSigner
 from parley.meetings.live import LiveRooms
-from parley.meetings.model import MeetingState
+from parley.meetings.model import Meeting, MeetingState, Origin
 from parley.meetings.service import MeetingService, RoomPolicy
+from parley.scheduling.model import Schedule
+from parley.scheduling.scheduler import Scheduler
+from parley.scheduling.service import ScheduleService
+from parley.scheduling.when import warm_up
 from parley.storage import (
     Database,
     SqlMeetingStore,
@@ -42,6 +49,7 @@ from parley.storage import (
     migrate,
 )
 from parley.storage.keys import get_or_create_key
+from parley.storage.schedules import SqlScheduleStore
 from parley.types import Clock, MediaGateway
 from parley.web import actions, api, api_v1, health, pages, signaling, slash
 from parley.web.api_auth import ApiError, FailedAttempts
@@ -76,6 +84,7 @@ class Parley:
     http: httpx.AsyncClient
     failed_attempts: FailedAttempts
     outbox: Outbox | None = None
+    scheduler: Scheduler | None = None
 
 
 def create_app(
@@ -167,17 +176,21 @@ async def _start(
     if bot is not None:
         service.observers.append(bot)
     await _watch_open_meetings(service, live_rooms)
+    schedules, scheduler = await _start_scheduler(
+        settings, database, clock, service, live_rooms, bot
+    )
 
     parley = Parley(
         settings=settings,
         gateway=gateway,
         service=service,
         live_rooms=live_rooms,
-        commands=SlashCommands(settings, service, live_rooms, http, bot),
+        commands=SlashCommands(settings, service, live_rooms, http, bot, schedules),
         engine=engine,
         http=http,
         failed_attempts=FailedAttempts(),
         outbox=outbox,
+        scheduler=scheduler,
     )
     logger.info("Parley is ready; links start with %s", settings.server.public_url)
     return parley
@@ -207,17 +220,60 @@ async def _start_bot(
     outbox.start()
     # The check only logs: posts wait in the outbox while Mattermost is away, so
     # an unreachable server must not stop Parley from starting.
-    _spawn_check(bot)
+    _spawn(bot.check_credentials())
     return bot, outbox
 
 
-def _spawn_check(bot: ChannelBot) -> None:
-    task = asyncio.create_task(bot.check_credentials(), name="mattermost-check")
+async def _start_scheduler(
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    service: MeetingService,
+    live_rooms: LiveRooms,
+    bot: ChannelBot | None,
+) -> tuple[ScheduleCommands | None, Scheduler | None]:
+    if bot is None:
+        return None, None  # reminders need the bot
+
+    async def open_room(schedule: Schedule) -> Meeting:
+        origin = Origin(
+            team_id=schedule.team_id,
+            channel_id=schedule.channel_id,
+            user_id=schedule.organiser_id,
+            user_name=schedule.organiser_name,
+            root_id=schedule.root_id,
+        )
+        meeting = await service.create_meeting(
+            schedule.title, origin, ends_when_empty=True
+        )
+        live_rooms.watch(meeting)
+        return meeting
+
+    store = SqlScheduleStore(database)
+    posts = SchedulePosts(settings, outbox=bot.outbox, signer=bot.signer, bot=bot)
+    scheduler = Scheduler(store, clock, open_room, posts)
+    reminder = timedelta(minutes=settings.schedule.reminder_minutes)
+    commands = ScheduleCommands(
+        settings,
+        service=ScheduleService(store, clock, default_remind=reminder),
+        posts=posts,
+        bot=bot,
+        scheduler=scheduler,
+        feed_secret=await get_or_create_key(database, "calendar_feeds"),
+    )
+    scheduler.start()
+    # Loading dateparser's languages takes a moment; do it before the first use.
+    _spawn(asyncio.to_thread(warm_up))
+    return commands, scheduler
+
+
+def _spawn(work: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.create_task(work)
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
 
 
-_BACKGROUND: set[asyncio.Task[bool]] = set()
+_BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
 async def _watch_open_meetings(service: MeetingService, live_rooms: LiveRooms) -> None:
@@ -231,6 +287,8 @@ async def _watch_open_meetings(service: MeetingService, live_rooms: LiveRooms) -
 async def _stop(parley: Parley) -> None:
     await parley.commands.drain()
     parley.live_rooms.close()
+    if parley.scheduler is not None:
+        await parley.scheduler.stop()
     if parley.outbox is not None:
         await parley.outbox.stop()
         await parley.outbox.client.aclose()

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -201,6 +202,26 @@ class RoomSettings(_Section):
     grace_seconds: int = Field(120, ge=0, le=86_400)
 
 
+class ScheduleSettings(_Section):
+    """Meetings scheduled from a channel with `/sfu schedule`."""
+
+    # The zone a time is read in when the user's Mattermost zone cannot be read.
+    default_timezone: str = "UTC"
+    reminder_minutes: int = Field(10, ge=0, le=7 * 24 * 60)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name such as 'Europe/Berlin' "
+                "or 'Asia/Shanghai'"
+            ) from None
+        return value
+
+
 class ApiSettings(_Section):
     """The REST APIs under /api: off until a secret is set, since none is built in."""
 
@@ -224,6 +245,7 @@ class Settings(_Section):
     mattermost: MattermostSettings = MattermostSettings()
     janus: JanusSettings = JanusSettings()
     rooms: RoomSettings = RoomSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     api: ApiSettings = ApiSettings()
     database_url: SecretStr | None = None
 
@@ -265,6 +287,8 @@ ENVIRONMENT: dict[str, tuple[str | None, str, Any]] = {
     "PARLEY_MATTERMOST_PASSWORD": ("mattermost", "password", str),
     "PARLEY_MATTERMOST_CALLBACK_URL": ("mattermost", "callback_url", str),
     "PARLEY_MEETING_GRACE_SECONDS": ("rooms", "grace_seconds", str),
+    "PARLEY_DEFAULT_TIMEZONE": ("schedule", "default_timezone", str),
+    "PARLEY_REMINDER_MINUTES": ("schedule", "reminder_minutes", str),
     "PARLEY_JANUS_URL": ("janus", "url", str),
     "PARLEY_JANUS_BINARY": ("janus", "binary", str),
     "PARLEY_JANUS_WS_PORT": ("janus", "ws_port", str),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from parley.scheduling.messages import SCHEDULE_MESSAGES
+
 Locale = Literal["zh", "en"]
 
 MESSAGES: dict[str, dict[Locale, str]] = {
@@ -141,7 +143,127 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "{hours} h {minutes} min",
         "zh": "{hours} 小时 {minutes} 分钟",
     },
+    "schedule_usage": {
+        "en": (
+            "Schedule a meeting in this channel:\n"
+            "- `{trigger} schedule <when> <title> [@user …] [--remind 5m]`, such as "
+            "`{trigger} schedule tomorrow 9:30 standup @alice`\n"
+            "- `{trigger} schedule every weekday 9:30 standup` repeats it\n"
+            "- `{trigger} schedule list` lists the meetings scheduled here\n"
+            "- `{trigger} schedule cancel <id>` cancels one"
+        ),
+        "zh": (
+            "在本频道预约会议:\n"
+            "- `{trigger} schedule <时间> <标题> [@用户 …] [--remind 5m]`,例如 "
+            "`{trigger} schedule 明天 10:00 周会 @alice`\n"
+            "- `{trigger} schedule 每周一 10:00 周会` 每周重复\n"
+            "- `{trigger} schedule list` 列出本频道预约的会议\n"
+            "- `{trigger} schedule cancel <编号>` 取消预约"
+        ),
+    },
+    "schedule_needs_bot": {
+        "en": (
+            "Scheduling needs Parley's bot, which posts the reminders. Ask your "
+            "administrator to set PARLEY_MATTERMOST_URL and "
+            "PARLEY_MATTERMOST_BOT_TOKEN."
+        ),
+        "zh": (
+            "预约会议需要 Parley 的机器人账号来发送提醒。请联系管理员设置 "
+            "PARLEY_MATTERMOST_URL 和 PARLEY_MATTERMOST_BOT_TOKEN。"
+        ),
+    },
+    "schedule_done": {
+        "en": (
+            "Scheduled **{title}** for {when}{repeat}. A reminder comes {remind}. "
+            "Its id is `{id}`: `{trigger} schedule cancel {id}` cancels it."
+        ),
+        "zh": (
+            "已预约 **{title}**:{when}{repeat}。{remind}。"
+            "编号 `{id}`,取消请输入 `{trigger} schedule cancel {id}`。"
+        ),
+    },
+    "schedule_zone_guessed": {
+        "en": (
+            "\nParley read the time in {zone}, because your Mattermost time zone "
+            "could not be read."
+        ),
+        "zh": "\n无法读取您在 Mattermost 中的时区,已按 {zone} 理解时间。",
+    },
+    "schedule_remind_before": {
+        "en": "{minutes} min before",
+        "zh": "提前 {minutes} 分钟提醒",
+    },
+    "schedule_no_reminder": {
+        "en": "only at the start",
+        "zh": "开始时提醒",
+    },
+    "schedule_list_empty": {
+        "en": "No meeting is scheduled in this channel.",
+        "zh": "本频道没有预约的会议。",
+    },
+    "schedule_list_header": {
+        "en": "Meetings scheduled in this channel (calendar feed: {feed}):",
+        "zh": "本频道预约的会议(日历订阅:{feed}):",
+    },
+    "schedule_list_item": {
+        "en": "- `{id}` **{title}**, {when}{repeat}, by @{organiser}",
+        "zh": "- `{id}` **{title}**,{when}{repeat},预约人 @{organiser}",
+    },
+    "schedule_not_found": {
+        "en": (
+            "No scheduled meeting has the id `{id}`. `{trigger} schedule list` shows "
+            "the ids."
+        ),
+        "zh": "没有编号为 `{id}` 的预约。输入 `{trigger} schedule list` 查看编号。",
+    },
+    "schedule_cancel_usage": {
+        "en": "Give the id of the meeting to cancel: `{trigger} schedule cancel <id>`.",
+        "zh": "请给出要取消的预约编号:`{trigger} schedule cancel <编号>`。",
+    },
+    "schedule_cancel_not_allowed": {
+        "en": (
+            "Only @{organiser}, who scheduled **{title}**, or a channel admin can "
+            "cancel it."
+        ),
+        "zh": "只有预约人 @{organiser} 或频道管理员可以取消 **{title}**。",
+    },
+    "schedule_cancelled": {
+        "en": "Cancelled **{title}** (`{id}`); its reminders will not be posted.",
+        "zh": "已取消 **{title}**(`{id}`),不会再发送提醒。",
+    },
+    "schedule_already_over": {
+        "en": "**{title}** (`{id}`) is no longer scheduled.",
+        "zh": "**{title}**(`{id}`)已不在预约中。",
+    },
+    "announce_message": {
+        "en": "@{organiser} scheduled a meeting: **{title}**",
+        "zh": "@{organiser} 预约了会议:**{title}**",
+    },
+    "announce_when": {"en": "When", "zh": "时间"},
+    "announce_repeats": {"en": "Repeats", "zh": "重复"},
+    "announce_invited": {"en": "Invited", "zh": "受邀"},
+    "announce_reminder": {"en": "Reminder", "zh": "提醒"},
+    "announce_id": {"en": "Id", "zh": "编号"},
+    "announce_calendar": {"en": "Add to calendar", "zh": "添加到日历"},
+    "announce_cancel_button": {"en": "Cancel meeting", "zh": "取消会议"},
+    "announce_cancelled": {
+        "en": "~~{title}~~ was cancelled by @{by}.",
+        "zh": "~~{title}~~ 已被 @{by} 取消。",
+    },
+    "reminder_message": {
+        "en": "{mentions}Reminder: **{title}** starts at {when}. The room opens then.",
+        "zh": "{mentions}提醒:**{title}** 将于 {when} 开始,届时会议室开放。",
+    },
+    "reminder_late": {
+        "en": " (This reminder is late: Parley was not running at its time.)",
+        "zh": "(此提醒已延迟:预定时间时 Parley 未在运行。)",
+    },
+    "room_opened_intro": {
+        "en": "{mentions}**{title}** starts now.",
+        "zh": "{mentions}**{title}** 现在开始。",
+    },
 }
+MESSAGES.update(SCHEDULE_MESSAGES)
 
 
 def message(key: str, locale: Locale, **values: object) -> str:

@@ -154,7 +154,7 @@ def test_signed_click_is_read(signer):
     click = read_click(click_body(context), signer)
 
     assert click.action == END_MEETING
-    assert click.slug == "standup-abc"
+    assert click.target == "standup-abc"
     assert click.user_id == "u2"
     assert click.channel_id == "c1"
 
@@ -167,7 +167,7 @@ def test_button_id_is_alphanumeric(signer):
 @pytest.mark.parametrize(
     "change",
     [
-        {"meeting": "other-room"},
+        {"target": "other-room"},
         {"action": "deletemeeting"},
         {"signature": "0" * 64},
         {"signature": None},

@@ -3,7 +3,8 @@
 Mattermost sends a click to the button's `integration.url` with no token at all. It
 does keep the button's `context` on the server and never shows it to clients, so the
 context carries an HMAC of the action and the meeting, made with a key only Parley
-has; a request whose context does not verify is rejected.
+has; a request whose context does not verify is rejected. The target is a meeting's
+slug or a scheduled meeting's id.
 
 Mattermost routes a click only for action ids of letters and digits, so the ids
 here have no separators.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 END_MEETING = "endmeeting"
+CANCEL_SCHEDULE = "cancelschedule"
 ACTIONS_PATH = "/mattermost/actions"
 
 
@@ -24,20 +26,20 @@ class ActionSigner:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def sign(self, action: str, slug: str) -> str:
-        payload = f"{action}\n{slug}".encode()
+    def sign(self, action: str, target: str) -> str:
+        payload = f"{action}\n{target}".encode()
         return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
 
-    def verify(self, action: str, slug: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(action, slug), signature)
+    def verify(self, action: str, target: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(action, target), signature)
 
 
 @dataclass(frozen=True)
 class Click:
-    """A verified button click: who clicked which action on which meeting."""
+    """A verified button click: who clicked which action on which target."""
 
     action: str
-    slug: str
+    target: str
     user_id: str
     user_name: str
     channel_id: str
@@ -51,17 +53,25 @@ class InvalidClick(ValueError):
 def end_button(
     signer: ActionSigner, *, slug: str, callback_url: str, label: str
 ) -> dict[str, Any]:
+    return action_button(
+        signer, END_MEETING, slug, callback_url=callback_url, label=label
+    )
+
+
+def action_button(
+    signer: ActionSigner, action: str, target: str, *, callback_url: str, label: str
+) -> dict[str, Any]:
     return {
-        "id": END_MEETING,
+        "id": action,
         "type": "button",
         "name": label,
         "style": "danger",
         "integration": {
             "url": f"{callback_url}{ACTIONS_PATH}",
             "context": {
-                "action": END_MEETING,
-                "meeting": slug,
-                "signature": signer.sign(END_MEETING, slug),
+                "action": action,
+                "target": target,
+                "signature": signer.sign(action, target),
             },
         },
     }
@@ -76,18 +86,18 @@ def read_click(body: object, signer: ActionSigner) -> Click:
         raise InvalidClick("The click request has no context.")
 
     action = context.get("action")
-    slug = context.get("meeting")
+    target = context.get("target")
     signature = context.get("signature")
-    if not all(isinstance(value, str) for value in (action, slug, signature)):
-        raise InvalidClick("The click context lacks its action, meeting or signature.")
-    assert isinstance(action, str) and isinstance(slug, str)
+    if not all(isinstance(value, str) for value in (action, target, signature)):
+        raise InvalidClick("The click context lacks its action, target or signature.")
+    assert isinstance(action, str) and isinstance(target, str)
     assert isinstance(signature, str)
-    if not signer.verify(action, slug, signature):
+    if not signer.verify(action, target, signature):
         raise InvalidClick("The click context's signature does not verify.")
 
     return Click(
         action=action,
-        slug=slug,
+        target=target,
         user_id=str(body.get("user_id") or ""),
         user_name=str(body.get("user_name") or ""),
         channel_id=str(body.get("channel_id") or ""),

@@ -72,16 +72,27 @@ class ChannelBot:
         return True
 
     async def announce(
-        self, meeting: Meeting, *, response_url: str, fallback_reply: dict[str, Any]
+        self,
+        meeting: Meeting,
+        *,
+        response_url: str = "",
+        fallback_reply: dict[str, Any] | None = None,
+        intro: str = "",
     ) -> None:
         """Queue the meeting's post in the channel (or thread) it was started in.
 
         If the bot may not post there, the reply in `fallback_reply` goes to the
         command's `response_url` instead, so the channel still sees the meeting.
+        `intro` goes before the post's first line, such as the mentions of a
+        scheduled meeting's invitees; later updates leave it out.
         """
         body = self._open_body(meeting, [])
+        if intro:
+            body["message"] = f"{intro}\n{body['message']}"
         fallback = (
-            {"url": response_url, "reply": fallback_reply} if response_url else None
+            {"url": response_url, "reply": fallback_reply}
+            if response_url and fallback_reply
+            else None
         )
         async with self._order:
             await self.outbox.create_post(
@@ -104,12 +115,14 @@ class ChannelBot:
         await self._queue_patch(meeting, body)
 
     async def may_end(self, meeting: Meeting, user_id: str, channel_id: str) -> bool:
-        """Return whether a user may end a meeting for everyone.
-
-        The starter may, and so may a channel admin or a system admin.
-        """
+        """Return whether a user may end a meeting for everyone: its starter,
+        a channel admin or a system admin."""
         if user_id and user_id == meeting.origin.user_id:
             return True
+        return await self.is_admin(user_id, channel_id)
+
+    async def is_admin(self, user_id: str, channel_id: str) -> bool:
+        """Return whether a user administers a channel or the whole server."""
         try:
             member = await self.client.channel_member(channel_id, user_id)
             if _is_channel_admin(member):

@@ -16,9 +16,10 @@ import httpx
 from parley.config import Settings, SlashCommand
 from parley.errors import JanusError, RoomEnded, RoomNotFound
 from parley.i18n import Locale, message
-from parley.mattermost.actions import END_MEETING, Click
+from parley.mattermost.actions import CANCEL_SCHEDULE, END_MEETING, Click
 from parley.mattermost.bot import ChannelBot, join_link
 from parley.mattermost.response_url import post_to_response_url
+from parley.mattermost.schedule_commands import ScheduleCommands
 from parley.mattermost.slash import (
     InvalidCommandText,
     SlashRequest,
@@ -41,12 +42,14 @@ class SlashCommands:
         live_rooms: LiveRooms,
         http: httpx.AsyncClient,
         bot: ChannelBot | None = None,
+        schedules: ScheduleCommands | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
         self.live_rooms = live_rooms
         self.http = http
         self.bot = bot
+        self.schedules = schedules
         self.locale: Locale = settings.mattermost.locale
         self._background: set[asyncio.Task[None]] = set()
 
@@ -74,6 +77,10 @@ class SlashCommands:
             return await self._list(command, request)
         if invocation.action == "end":
             return await self._end(request)
+        if invocation.action == "schedule":
+            if self.schedules is None:
+                return ephemeral_reply(message("schedule_needs_bot", self.locale))
+            return await self.schedules.run(command, request, invocation.text)
 
         if invocation.action == "create":
             offer = await self._open_meeting_here(command, request)
@@ -148,20 +155,22 @@ class SlashCommands:
 
     async def handle_click(self, click: Click) -> dict[str, Any]:
         """Carry out a verified button click; return Mattermost's action reply."""
+        if click.action == CANCEL_SCHEDULE and self.schedules is not None:
+            return await self.schedules.handle_click(click)
         if click.action != END_MEETING:
             return {"ephemeral_text": message("action_invalid", self.locale)}
         try:
-            meeting = await self.service.find_open_meeting(click.slug)
+            meeting = await self.service.find_open_meeting(click.target)
         except RoomNotFound:
             return {"ephemeral_text": message("action_invalid", self.locale)}
         except RoomEnded:
-            meeting = await self.service.store.get_meeting(click.slug)
-            title = meeting.title if meeting is not None else click.slug
+            meeting = await self.service.store.get_meeting(click.target)
+            title = meeting.title if meeting is not None else click.target
             return {"ephemeral_text": message("end_already", self.locale, title=title)}
 
         assert self.bot is not None
         if not await self.bot.may_end(meeting, click.user_id, click.channel_id):
-            logger.info("User %s may not end meeting %s", click.user_id, click.slug)
+            logger.info("User %s may not end meeting %s", click.user_id, click.target)
             text = message(
                 "end_not_allowed",
                 self.locale,

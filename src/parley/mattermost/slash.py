@@ -91,7 +91,7 @@ def token_from_header(authorization: str | None) -> str:
     return value.strip() if scheme.lower() == "token" else ""
 
 
-Action = Literal["create", "new", "list", "end", "help"]
+Action = Literal["create", "new", "list", "end", "help", "schedule"]
 
 # Sub-commands are recognised in English and Chinese. `list`, `end` and `help` count
 # only as the whole text, so `/sfu end of year party` is still a title.
@@ -99,6 +99,7 @@ HELP_WORDS = frozenset({"help", "-h", "--help", "帮助"})
 LIST_WORDS = frozenset({"list", "列表"})
 END_WORDS = frozenset({"end", "结束"})
 NEW_WORDS = frozenset({"new", "新建"})
+SCHEDULE_WORDS = frozenset({"schedule", "预约"})
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,12 @@ class Invocation:
     """The action requested by the text after the trigger, with its title.
 
     `create` opens a room or offers the channel's open one; `new` always opens one.
+    For `schedule`, `text` is everything after the word, for the schedule parser.
     """
 
     action: Action
     title: str = ""
+    text: str = ""
 
 
 class InvalidCommandText(ValueError):
@@ -153,6 +156,9 @@ def parse_text(text: str) -> Invocation:
         ):
             if first in vocabulary:
                 return Invocation(action)  # type: ignore[arg-type]
+
+    if first in SCHEDULE_WORDS:
+        return Invocation("schedule", text=" ".join(words[1:]))
 
     action: Action = "create"
     if first in NEW_WORDS:
