@@ -17,7 +17,11 @@ import re
 from datetime import date, timedelta
 from typing import NamedTuple
 
-_NUMBER = r"\d{1,2}|[零〇一二两三四五六七八九十]{1,3}"
+# 0–99 in Chinese numerals, from 零 to 九十九 (十五, 二十, 两).
+_CHINESE_NUMERAL = (
+    r"[二两三四五六七八九]?十[一二三四五六七八九]?|[零〇一二两三四五六七八九]"
+)
+_NUMBER = rf"\d{{1,2}}|{_CHINESE_NUMERAL}"
 _DAY_OF_WEEK = "一二三四五六日天"
 
 _DIGITS = {
@@ -56,7 +60,8 @@ _DAY_AND_PERIOD = {
 }
 
 _MORNING = {"凌晨", "早上", "早晨", "清晨", "上午"}
-_AFTERNOON = {"午后", "下午", "傍晚", "晚上", "夜里", "夜间"}
+_EVENING = {"傍晚", "晚上", "夜里", "夜间"}
+_AFTERNOON = {"午后", "下午", *_EVENING}
 _NOON = "中午"
 
 _DAY_WORD = re.compile("|".join(sorted(_DAY_WORDS, key=len, reverse=True)))
@@ -72,7 +77,7 @@ _PERIOD = re.compile(
 )
 _CLOCK_COLON = re.compile(r"(\d{1,2})\s*[:：]\s*(\d{2})")
 _CLOCK_POINT = re.compile(
-    rf"({_NUMBER})\s*(?:点钟|[点點时時])(?:(半)|(一刻)|(三刻)|({_NUMBER})分?)?"
+    rf"({_NUMBER})\s*(?:点钟|[点點时時])(?:(半)|(一刻)|(三刻)|[零〇]?({_NUMBER})分?)?"
 )
 _CLOCK_12_HOUR = re.compile(r"\d{1,2}(?::\d{2})?\s*(?:am|pm)\b", re.IGNORECASE)
 _SPACES = re.compile(r"\s*")
@@ -82,10 +87,11 @@ def chinese_number(text: str) -> int:
     """Convert 0–99 written in digits or Chinese numerals (十五, 二十, 两) to an int."""
     if text.isdigit():
         return int(text)
+    if not re.fullmatch(_CHINESE_NUMERAL, text):
+        raise ValueError(f"{text!r} is not a number from 0 to 99")
     if "十" not in text:
-        if len(text) != 1:
-            raise ValueError(f"{text!r} is not a Chinese number from 0 to 99")
         return _DIGITS[text]
+
     tens, _, ones = text.partition("十")
     value = 10 * _DIGITS[tens] if tens else 10
     if ones:
@@ -263,12 +269,16 @@ def _clock_word(
     Without a period the hour keeps the form it was typed in: 3点 becomes 3:00, not
     03:00, so the caller's check for an hour that may mean the afternoon still applies.
     """
-    if period in _AFTERNOON and hour < 12 or period == _NOON and hour < 6:
+    if period in _EVENING and hour == 12:
+        # 晚上12点 is the midnight that ends the day, so 明天晚上12点 would be read a
+        # day early. It is left unread, and the caller asks for a clearer time.
+        return None
+    if (period in _AFTERNOON and hour < 12) or (period == _NOON and hour < 6):
         hour += 12
     elif period == "凌晨" and hour == 12:
         hour = 0
 
-    # 晚上12点 would be 24:00, and 下午15点 is fine, but 下午25点 is not a time.
+    # 下午15点 is fine, but 下午25点 is not a time.
     if hour > 23 or minute > 59:
         return None
     if period is not None or hour_text.startswith(("0", "零", "〇")):
