@@ -49,10 +49,16 @@ ONE_OFF = [
     ("02:00 x", UTC_ZONE, utc(2027, 1, 14, 2), "x"),
     ("noon lunch", UTC_ZONE, utc(2027, 1, 13, 12), "lunch"),
     ("10am tomorrow standup", UTC_ZONE, utc(2027, 1, 14, 10), "standup"),
+    ("tomorrow 10:30 pm x", UTC_ZONE, utc(2027, 1, 14, 22, 30), "x"),
+    ("tomorrow 10:30 P.M. x", UTC_ZONE, utc(2027, 1, 14, 22, 30), "x"),
+    ("10:30 pm tomorrow x", UTC_ZONE, utc(2027, 1, 14, 22, 30), "x"),
+    ("tomorrow 3 pm x", UTC_ZONE, utc(2027, 1, 14, 15), "x"),
+    ("tomorrow 3:00 pm x", UTC_ZONE, utc(2027, 1, 14, 15), "x"),
     ("9:30 sat review", UTC_ZONE, utc(2027, 1, 16, 9, 30), "review"),
     ("15:00 12 people", UTC_ZONE, utc(2027, 1, 13, 15), "12 people"),
     ("15:00 dec review", UTC_ZONE, utc(2027, 1, 13, 15), "dec review"),
     ("15:00 the review", UTC_ZONE, utc(2027, 1, 13, 15), "the review"),
+    ("tomorrow 15:00 1:1 with bob", UTC_ZONE, utc(2027, 1, 14, 15), "1:1 with bob"),
     ("15:00 周会", UTC_ZONE, utc(2027, 1, 13, 15), "周会"),
     # English, other zones
     ("2027-01-15 14:00 board review", BERLIN, utc(2027, 1, 15, 13), "board review"),
@@ -100,6 +106,9 @@ ONE_OFF = [
     ("明天 10点15分 x", SHANGHAI, utc(2027, 1, 14, 2, 15), "x"),
     ("明天 10点一刻 x", SHANGHAI, utc(2027, 1, 14, 2, 15), "x"),
     ("明天 3pm x", SHANGHAI, utc(2027, 1, 14, 7), "x"),
+    ("明天 二十三点 x", SHANGHAI, utc(2027, 1, 14, 15), "x"),
+    ("明天 十二点三十分 x", SHANGHAI, utc(2027, 1, 14, 4, 30), "x"),
+    ("明天 下午两点 x", SHANGHAI, utc(2027, 1, 14, 6), "x"),
     ("明天 10:00 周一例会", SHANGHAI, utc(2027, 1, 14, 2), "周一例会"),
 ]
 
@@ -290,6 +299,8 @@ ERRORS = [
     ("standup tomorrow 9:30", "schedule_unparseable"),
     ("2027年2月30日 10:00 x", "schedule_unparseable"),
     ("下午 评审", "schedule_unparseable"),
+    ("十十点 x", "schedule_unparseable"),
+    ("一二三点 x", "schedule_unparseable"),
     ("3", "schedule_ambiguous"),
     ("at 3 sync", "schedule_ambiguous"),
     ("tomorrow 3 sync", "schedule_ambiguous"),
@@ -304,6 +315,7 @@ ERRORS = [
     ("5:30 x", "schedule_ambiguous_hour"),
     ("明天 3点 x", "schedule_ambiguous_hour"),
     ("明天 三点半 x", "schedule_ambiguous_hour"),
+    ("明天 两点 x", "schedule_ambiguous_hour"),
     ("every weekday 6:45 x", "schedule_ambiguous_hour"),
     ("today 03:00 x", "schedule_past"),
     ("yesterday 10:00 x", "schedule_past"),
@@ -427,7 +439,19 @@ def test_parse_remind(value, remind_before):
 
 
 @pytest.mark.parametrize(
-    "value", ["", "8d", "7d1m", "-5", "soon", "1h 30", "5x", "1.5h"]
+    "value",
+    [
+        "",
+        "8d",
+        "7d1m",
+        "-5",
+        "soon",
+        "1h 30",
+        "5x",
+        "1.5h",
+        "99999999999m",
+        pytest.param("9" * 4000, id="4000-digits"),
+    ],
 )
 def test_parse_remind_rejects(value):
     with pytest.raises(ScheduleError) as raised:
@@ -539,3 +563,26 @@ def test_describe_recurrence(days, at, english, chinese):
 
     assert describe_recurrence(recurrence, "en") == english
     assert describe_recurrence(recurrence, "zh") == chinese
+
+
+def test_longest_english_form_fits():
+    request = parse("friday 15 january 2027 10:30 am board", zone=UTC_ZONE)
+
+    assert request.start == utc(2027, 1, 15, 10, 30)
+    assert request.title == "board"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(" ".join(["1:1" * 220] * 6), id="long-words"),
+        pytest.param("明天" * 2000 + " 10:00", id="long-chinese"),
+        pytest.param("review " * 500, id="long-title"),
+    ],
+)
+def test_long_text_is_unparseable_and_quoted_short(text):
+    with pytest.raises(ScheduleError) as raised:
+        parse(text)
+
+    assert raised.value.key == "schedule_unparseable"
+    assert len(raised.value.values["text"]) <= 65

@@ -7,9 +7,9 @@ chinese.py rewrites the Chinese forms that dateparser misreads.
 
 How the time is found. The time comes first. Of the first few words, the shortest
 run that dateparser reads as a date with a time of day is the time ("tomorrow 9:30",
-"in 30m"). It grows by the following words only when those words read as a day or a
-time on their own ("10am tomorrow"), so a title such as "dec review" or "12 people"
-after "15:00" stays a title. Chinese text is split by
+"in 30m"). It grows by the following words only when they are am/pm or read as a
+day or a time on their own ("10:30 pm", "10am tomorrow"), so a title such as
+"dec review" or "12 people" after "15:00" stays a title. Chinese text is split by
 chinese.rewrite_leading instead, because it needs no space before the title.
 
 Decisions, each covered by tests:
@@ -53,7 +53,11 @@ from parley.scheduling.recurrence import (
 
 Locale = Literal["en", "zh"]
 
+# The time takes at most this many leading words and characters. The longest form
+# in the tests, "wednesday 15 january 2027 10:30 am", has six words and 34
+# characters. The character cap also bounds dateparser's work on long input.
 MAX_WHEN_WORDS = 6
+MAX_WHEN_CHARS = 64
 MAX_AHEAD = timedelta(days=366)
 MAX_REMIND = timedelta(days=7)
 
@@ -174,7 +178,9 @@ _REMIND_UNITS = {
     "days": 24 * 60,
     "天": 24 * 60,
 }
-_REMIND_PART = re.compile(r"\s*(\d+)\s*(分钟|分|小时|天|[A-Za-z]*)", re.IGNORECASE)
+# Five digits are more than the 7-day maximum in minutes, and keep int() and
+# timedelta() away from numbers too large for them.
+_REMIND_PART = re.compile(r"\s*(\d{1,5})\s*(分钟|分|小时|天|[A-Za-z]*)", re.IGNORECASE)
 
 
 def _take_options(
@@ -397,7 +403,8 @@ def _split_when(text: str, reader: _Reader) -> tuple[_When, str]:
     """Split `text` into the time and the title."""
     leading = rewrite_leading(text, reader.base.date())
     if leading is not None:
-        reading = reader.read(leading.when) if leading.when else None
+        readable = 0 < len(leading.when) <= MAX_WHEN_CHARS
+        reading = reader.read(leading.when) if readable else None
         if reading is None:
             raise _unparseable(text)
         if not reading.has_time:
@@ -412,7 +419,7 @@ def _split_when(text: str, reader: _Reader) -> tuple[_When, str]:
 
 def _count_when_words(words: list[str], reader: _Reader) -> tuple[int, _Reading]:
     """Return how many leading words are the time, and dateparser's reading of them."""
-    limit = min(len(words), MAX_WHEN_WORDS)
+    limit = _when_word_limit(words)
     readings = [reader.read(" ".join(words[:count])) for count in range(1, limit + 1)]
 
     timed = [count for count in range(1, limit + 1) if _has_time(readings[count - 1])]
@@ -422,24 +429,41 @@ def _count_when_words(words: list[str], reader: _Reader) -> tuple[int, _Reading]
             raise _ambiguous(" ".join(words[: dated[-1]]))
         raise _unparseable(" ".join(words))
 
-    first = best = timed[0]
+    best = timed[0]
     for count in timed[1:]:
-        if _extends(words[first:count], reader):
+        if _extends(words[best:count], reader):
             best = count
     return best, readings[best - 1]
+
+
+def _when_word_limit(words: list[str]) -> int:
+    """Return how many leading words fit in MAX_WHEN_WORDS and MAX_WHEN_CHARS."""
+    limit = 0
+    length = -1
+    for word in words[:MAX_WHEN_WORDS]:
+        length += 1 + len(word)
+        if length > MAX_WHEN_CHARS:
+            break
+        limit += 1
+    return limit
 
 
 def _has_time(reading: _Reading | None) -> bool:
     return reading is not None and reading.has_time
 
 
-def _extends(tail: list[str], reader: _Reader) -> bool:
-    """Return whether words after the first time belong to it ("10am tomorrow").
+_MERIDIEM = {"am", "pm", "a.m.", "p.m."}
 
-    They must read as a day or a time on their own, so "15:00 dec review" keeps "dec"
-    and "15:00 the review" keeps "the" in the title. They must not end in a bare
-    number, which dateparser reads as a month or a day ("15:00 12 people").
+
+def _extends(tail: list[str], reader: _Reader) -> bool:
+    """Return whether words after a time belong to it ("10am tomorrow", "10:30 pm").
+
+    They must be am/pm or read as a day or a time on their own, so "15:00 dec review"
+    keeps "dec" and "15:00 the review" keeps "the" in the title. They must not end in
+    a bare number, which dateparser reads as a month or a day ("15:00 12 people").
     """
+    if len(tail) == 1 and tail[0].lower() in _MERIDIEM:
+        return True
     if tail[-1].isdigit():
         return False
     alone = reader.read(" ".join(tail))
@@ -525,10 +549,12 @@ def _local_text(wall: datetime, zone: ZoneInfo) -> str:
 
 
 def _unparseable(text: str) -> ScheduleError:
+    # Quote the start only, because a long title-only text would fill the reply.
+    quoted = text if len(text) <= MAX_WHEN_CHARS else text[:MAX_WHEN_CHARS] + "…"
     return ScheduleError(
-        f"No date or time at the start of {text!r}.",
+        f"No date or time at the start of {quoted!r}.",
         key="schedule_unparseable",
-        text=text,
+        text=quoted,
     )
 
 
