@@ -18,10 +18,11 @@ Decisions, each covered by tests:
   otherwise tomorrow. "today 9:00" after 09:00 is in the past and rejected.
 - A weekday name is the next such day after today ("wednesday 15:00" on a Wednesday
   is a week later), as dateparser reads it.
-- Ambiguous, and rejected with a request for a clearer time: a date without a time
-  of day ("tomorrow", "2027-01-15", "in 2 days"), a bare number ("3", "at 3"), and an
-  hour from 1 to 6 written without am/pm, leading zero or Chinese period word
-  ("3:00", "3点"), because a meeting is rarely meant for the small hours.
+- Ambiguous times are rejected with a request for a clearer time. They are a date
+  without a time of day ("tomorrow", "2027-01-15", "in 2 days") and a bare number
+  ("3", "at 3"). So is an hour from 1 to 6 written without am/pm, a leading zero or
+  a Chinese period word ("3:00", "3点"), because a meeting is rarely meant for the
+  small hours.
 - A wall time skipped when clocks go forward (02:30 on the spring-forward day) moves
   forward by the gap and `ScheduleRequest.skipped_by_dst` is true, so the reply can
   say so. A wall time repeated when clocks go back is its first occurrence. These are
@@ -53,9 +54,9 @@ from parley.scheduling.recurrence import (
 
 Locale = Literal["en", "zh"]
 
-# The time takes at most this many leading words and characters. The longest form
-# in the tests, "wednesday 15 january 2027 10:30 am", has six words and 34
-# characters. The character cap also bounds dateparser's work on long input.
+# Maximum length of the time, in leading words and in characters. The longest form
+# in the tests, "friday 15 january 2027 10:30 am", has six words and 31 characters.
+# The character limit also bounds dateparser's work on long input.
 MAX_WHEN_WORDS = 6
 MAX_WHEN_CHARS = 64
 MAX_AHEAD = timedelta(days=366)
