@@ -285,11 +285,23 @@ async def test_weekly_meeting_keeps_local_time_across_dst(
     assert len(poster.reminders) == 4
 
 
-async def test_reminder_too_close_to_start_is_not_posted(
-    database, clock, poster, rooms
-):
+async def test_soon_meeting_is_reminded_halfway(database, clock, poster, rooms):
     start = NOW + timedelta(minutes=2)
-    await schedule_meeting(database, clock, start)
+    schedule = await schedule_meeting(database, clock, start)
+    scheduler = make_scheduler(database, clock, poster, rooms)
+
+    await run_at(scheduler, clock, NOW + timedelta(seconds=59))
+    assert poster.reminders == []
+    await run_at(scheduler, clock, NOW + timedelta(minutes=1))
+    assert poster.reminders == [(schedule.short_id, start, False)]
+    await run_at(scheduler, clock, start)
+
+    assert len(poster.rooms) == 1
+
+
+async def test_explicit_reminder_too_early_is_skipped(database, clock, poster, rooms):
+    start = NOW + timedelta(minutes=2)
+    await schedule_meeting(database, clock, start, remind=timedelta(minutes=5))
     scheduler = make_scheduler(database, clock, poster, rooms)
 
     await run_at(scheduler, clock, NOW)
@@ -297,3 +309,20 @@ async def test_reminder_too_close_to_start_is_not_posted(
 
     assert poster.reminders == []
     assert len(poster.rooms) == 1
+
+
+async def test_recurring_first_reminder_too_early_is_skipped(
+    database, clock, poster, rooms
+):
+    recurrence = Recurrence(frozenset(range(7)), time(9, 5), ZoneInfo("UTC"))
+    first = recurrence.next_after(NOW)
+    schedule = await schedule_meeting(
+        database, clock, first, zone=ZoneInfo("UTC"), recurrence=recurrence
+    )
+    scheduler = make_scheduler(database, clock, poster, rooms)
+
+    await run_at(scheduler, clock, first)
+    await run_at(scheduler, clock, first + timedelta(hours=23, minutes=50))
+
+    assert schedule.remind_before == timedelta(minutes=10)
+    assert poster.reminders == [(schedule.short_id, first + timedelta(days=1), False)]

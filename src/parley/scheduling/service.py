@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 # Short ids are typed by people, so they avoid letters and digits that look alike.
 SHORT_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 SHORT_ID_LENGTH = 6
+# A reminder closer to the start than this would arrive with the room's own post.
+MIN_REMIND = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,7 @@ class ScheduleService:
     ) -> Schedule:
         """Store a meeting read from `/sfu schedule` (or the API) and return it."""
         recurrence = request.recurrence
-        remind = (
-            self.default_remind
-            if request.remind_before is None
-            else request.remind_before
-        )
+        remind = self._remind_before(request)
         for _ in range(5):
             schedule = Schedule(
                 id=new_id(),
@@ -92,6 +90,21 @@ class ScheduleService:
             )
             return schedule
         raise RuntimeError("No free short id after 5 draws.")
+
+    def _remind_before(self, request: ScheduleRequest) -> timedelta:
+        """Return how long before each occurrence to remind the channel.
+
+        A one-off meeting that starts sooner than the default lead is reminded
+        halfway to its start instead, so that people typing `in 2m` still get a
+        reminder; an explicit `--remind` is kept as given.
+        """
+        if request.remind_before is not None:
+            return request.remind_before
+        until_start = request.start - self.clock.now()
+        if request.recurrence is None and until_start < self.default_remind:
+            half = timedelta(seconds=int(until_start.total_seconds() // 2))
+            return half if half >= MIN_REMIND else timedelta(0)
+        return self.default_remind
 
     async def cancel(self, schedule: Schedule) -> bool:
         """Cancel a meeting and its reminders; False if it was not scheduled."""
