@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,30 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
+
+
+class RunningClock:
+    """A clock that runs at real speed from a chosen start and can jump ahead.
+
+    For tests of background tasks that wait in real time for times taken from the
+    clock, such as the outbox's retries: a stopped fake clock would never make
+    them due.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start or datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+    def advance(self, seconds: float) -> None:
+        self._start += timedelta(seconds=seconds)
+
+    def jump_to(self, moment: datetime) -> None:
+        """Make `moment` the current time, from which the clock runs on."""
+        self._start = moment
+        self._started = time.monotonic()
 
 
 class FakePublisher:

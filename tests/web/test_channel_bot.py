@@ -1,7 +1,8 @@
 """The channel bot against the Mattermost stand-in's REST API.
 
 Parley runs under uvicorn in the test's event loop with a fake media gateway and a
-fake clock, so durations are exact. Participants join and leave through the real
+clock that runs at real speed but can jump ahead, so a test can make a meeting
+last 23 minutes. Participants join and leave through the real
 signaling WebSocket. The stand-in plays the Mattermost server: it sends the slash
 command, accepts the bot's posts and patches, and can be stopped mid-test.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from parley.app import create_app
 from parley.config import load_settings
 from parley.meetings.model import MeetingState
-from tests.support.fakes import FakeClock, FakeMediaGateway
+from tests.support.fakes import FakeMediaGateway, RunningClock
+from tests.support.live import free_port
 from tests.support.mattermost import (
     CommandOutcome,
     MattermostStandIn,
@@ -40,7 +43,7 @@ PUBLIC_URL = "https://meet.example.org"
 class RunningParley:
     url: str
     app: FastAPI
-    clock: FakeClock
+    clock: RunningClock
 
     @property
     def command_url(self) -> str:
@@ -67,15 +70,18 @@ async def run_parley(
     }
     if "PARLEY_MATTERMOST_USERNAME" not in environ:
         environ["PARLEY_MATTERMOST_BOT_TOKEN"] = bot_token
-    clock = FakeClock()
+    # Button clicks come from the stand-in, so they go to Parley's loopback port,
+    # never to the public URL in the links.
+    port = free_port()
+    environ.setdefault("PARLEY_MATTERMOST_CALLBACK_URL", f"http://127.0.0.1:{port}")
+    clock = RunningClock()
     settings = load_settings(environ=environ)
     app = create_app(settings, gateway=FakeMediaGateway(), clock=clock)
-    async with serve_in_loop(app) as url:
+    async with serve_in_loop(app, port=port) as url:
         outbox = app.state.parley.outbox
         outbox.first_retry = 0.05
         outbox.max_retry = 0.5
         outbox.poll_interval = 0.1
-        # The clock is fake, so Parley's own callback URL is set after start.
         yield RunningParley(url, app, clock)
 
 
@@ -95,7 +101,7 @@ def mattermost(running_standin: MattermostStandIn) -> MattermostStandIn:
 
 @pytest.fixture(scope="module")
 def bot(running_standin: MattermostStandIn):
-    return running_standin.add_bot("parley-bot")
+    return running_standin.add_bot("parley-bot", channels=[running_standin.channel])
 
 
 @pytest.fixture
@@ -143,6 +149,24 @@ async def wait_for_version(
         return post if post is not None and probe(post) else None
 
     return await mattermost.wait_for(check, within=within)
+
+
+async def wait_for_names(mattermost: MattermostStandIn, post: Post, names: str) -> Post:
+    """Wait until the post lists exactly these people in the meeting."""
+    count = len(names.split(", "))
+    title = f"In the meeting ({count})"
+    return await wait_for_version(
+        mattermost, post.id, lambda p: field_values(p).get(title) == names
+    )
+
+
+async def wait_for_pending(parley: RunningParley, count: int) -> None:
+    store = parley.app.state.parley.outbox.store
+    for _ in range(200):
+        if await store.count_pending() >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} outbox entries are pending after 4 s")
 
 
 @asynccontextmanager
@@ -215,13 +239,14 @@ async def test_empty_meeting_ends_with_duration(mattermost, parley) -> None:
     post = await wait_for_bot_post(mattermost)
     slug = slug_from(post)
 
-    async with (
-        participant(parley, slug, "Ada") as ada,
-        participant(parley, slug, "Grace") as grace,
-    ):
-        parley.clock.advance(23 * 60 + 5)
-        await leave(ada)
-        await leave(grace)
+    async with participant(parley, slug, "Ada") as ada:
+        await wait_for_names(mattermost, post, "Ada")
+        parley.clock.advance(1)
+        async with participant(parley, slug, "Grace") as grace:
+            await wait_for_names(mattermost, post, "Ada, Grace")
+            parley.clock.advance(23 * 60 + 4)
+            await leave(ada)
+            await leave(grace)
 
     ended = await wait_for_version(
         mattermost, post.id, lambda p: p.message.endswith("has ended.")
@@ -269,11 +294,12 @@ async def test_outage_updates_arrive_once_each(mattermost, parley) -> None:
     slug = slug_from(post)
 
     mattermost.stop()
-    async with (
-        participant(parley, slug, "Ada") as ada,
-        participant(parley, slug, "Grace"),
-    ):
-        await leave(ada)
+    async with participant(parley, slug, "Ada") as ada:
+        await wait_for_pending(parley, 1)
+        parley.clock.advance(1)
+        async with participant(parley, slug, "Grace"):
+            await wait_for_pending(parley, 2)
+            await leave(ada)
     mattermost.start()
 
     ended = await wait_for_version(
@@ -299,8 +325,8 @@ async def test_restart_delivers_queued_updates(tmp_path, mattermost, bot) -> Non
         mattermost.stop()
         async with participant(parley, slug, "Ada") as ada:
             await leave(ada)
-        pending = await parley.app.state.parley.outbox.store.count_pending()
-        assert pending >= 2
+        # the join and the leave wait in the outbox
+        await wait_for_pending(parley, 2)
 
     mattermost.start()
     async with run_parley(tmp_path, mattermost, token):
@@ -383,6 +409,7 @@ async def test_bot_outside_private_channel_falls_back(mattermost, parley) -> Non
 
 
 async def test_credentials_check_is_logged(tmp_path, mattermost, bot, caplog):
+    caplog.set_level(logging.INFO, logger="parley")
     async with run_parley(tmp_path, mattermost, "not-a-valid-token"):
         await mattermost.wait_for(
             lambda: "rejected Parley's credentials" in caplog.text
@@ -429,6 +456,7 @@ async def test_new_opens_a_second_meeting(mattermost, parley) -> None:
 async def test_list_shows_open_meetings(mattermost, parley) -> None:
     empty = await sfu(mattermost, parley, "/sfu list")
     await sfu(mattermost, parley, "/sfu standup")
+    parley.clock.advance(60)
     await sfu(mattermost, parley, "/sfu new retro")
 
     listed = await sfu(mattermost, parley, "/sfu list")
@@ -506,7 +534,11 @@ async def test_button_refuses_other_users(mattermost, parley) -> None:
     await sfu(mattermost, parley, "/sfu standup")
     post = await wait_for_bot_post(mattermost)
 
-    outcome = await mattermost.click(post.id, "endmeeting", mattermost.other_user)
+    # a user of its own: the module's stand-in keeps roles given by other tests
+    carol = mattermost.directory.add_user(f"carol{id(post)}", teams=[mattermost.team])
+    mattermost.add_member(mattermost.channel, carol)
+
+    outcome = await mattermost.click(post.id, "endmeeting", carol)
 
     assert outcome.error is None
     assert outcome.ephemeral_text.startswith("Only @bob")

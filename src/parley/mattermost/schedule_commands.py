@@ -9,6 +9,7 @@ its zone, UTC offset and weekday, so a misreading shows at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,7 +25,7 @@ from parley.mattermost.schedule_posts import (
     feed_link,
     remind_text,
 )
-from parley.mattermost.slash import SlashRequest, ephemeral_reply
+from parley.mattermost.slash import MAX_TITLE_CHARS, SlashRequest, ephemeral_reply
 from parley.scheduling.model import Schedule, ScheduleState
 from parley.scheduling.scheduler import Scheduler
 from parley.scheduling.service import Organiser, ScheduleService
@@ -84,6 +85,13 @@ class ScheduleCommands:
             )
         except ScheduleError as error:
             return self._reply(error.key, trigger=command.name, **error.values)
+        if len(parsed.title) > MAX_TITLE_CHARS:
+            return self._reply(
+                "title_too_long", length=len(parsed.title), limit=MAX_TITLE_CHARS
+            )
+        if not parsed.title:
+            title = message("default_title", self.locale, user=request.user_name)
+            parsed = dataclasses.replace(parsed, title=title)
 
         schedule = await self.service.schedule(parsed, _organiser(request))
         await self.posts.announce(schedule)
@@ -100,6 +108,14 @@ class ScheduleCommands:
             id=schedule.short_id,
             trigger=command.name,
         )
+        if parsed.skipped_by_dst:
+            reply += "\n" + message(
+                "schedule_skipped_by_dst",
+                self.locale,
+                requested=parsed.local_start.strftime("%Y-%m-%d %H:%M"),
+                zone=zone.key,
+                start=when,
+            )
         if guessed:
             reply += message("schedule_zone_guessed", self.locale, zone=zone.key)
         return ephemeral_reply(reply)
