@@ -1163,6 +1163,7 @@ async def _send_once(
     body: bytes,
 ) -> tuple[Exchange, str]:
     """Send one request; return the exchange and a body read error or ''."""
+    _check_loopback(url)
     request = client.build_request(method, url, headers=headers, content=body or None)
     try:
         response = await client.send(request, stream=True)
@@ -1185,6 +1186,21 @@ async def _send_once(
         payload,
     )
     return exchange, read_error
+
+
+def _check_loopback(url: str) -> None:
+    """Refuse to connect anywhere but this machine's loopback addresses.
+
+    Test equipment never sends traffic off the machine, so a URL naming another
+    host, such as a public URL a test left in a button, fails as a dial error
+    instead of leaving the machine. Real Mattermost would try to connect.
+    """
+    host = urlsplit(url).hostname or ""
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return
+    raise TransportError(
+        f"dial tcp {host}: the stand-in connects only to loopback addresses"
+    )
 
 
 def _describe_transport_error(error: httpx.HTTPError, url: str) -> str:

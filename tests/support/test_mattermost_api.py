@@ -1097,3 +1097,28 @@ async def test_reset_keeps_bots_and_drops_the_rest(
     assert_error(
         await bob.get("/api/v4/users/me"), 401, "api.context.session_expired.app_error"
     )
+
+
+async def test_click_never_leaves_loopback() -> None:
+    with MattermostStandIn() as standin:
+        button = {
+            "id": "go",
+            "name": "Go",
+            "integration": {"url": "https://meet.example.org/actions", "context": {}},
+        }
+        bot, token = standin.add_bot("loopbot", channels=[standin.channel])
+        async with httpx.AsyncClient(base_url=standin.site_url) as client:
+            created = await client.post(
+                "/api/v4/posts",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "channel_id": standin.channel.id,
+                    "message": "x",
+                    "props": {"attachments": [{"actions": [button]}]},
+                },
+            )
+
+        outcome = await standin.click(created.json()["id"], "go", standin.user)
+
+    assert outcome.status == 400
+    assert "connects only to loopback" in outcome.error.detailed_error
