@@ -10,8 +10,10 @@ entry blocks the others. A patch needs the id of the post its create made, which
 `bot_posts` keeps.
 
 A create whose earlier attempt ended without an answer may have reached Mattermost
-anyway. Before sending it again, the outbox looks for a post that carries its
-`post_key` in the channel, so a lost response does not make a second post.
+anyway. Each create carries its `post_key` as `pending_post_id`, which Mattermost
+uses to answer a repeat within 30 s with the first post. For a later retry the outbox
+first looks in the channel for a post that carries its `post_key`, so a lost response
+does not make a second post.
 """
 
 from __future__ import annotations
@@ -166,7 +168,14 @@ class Outbox:
             return
 
         post = await self.client.create_post(
-            {"channel_id": entry.channel_id, "root_id": entry.root_id, **entry.body}
+            {
+                "channel_id": entry.channel_id,
+                "root_id": entry.root_id,
+                # Mattermost answers a create repeated within 30 s with the same
+                # pending_post_id with the first post instead of a second one.
+                "pending_post_id": entry.post_key,
+                **entry.body,
+            }
         )
         await self.store.record_post(
             entry.id,
