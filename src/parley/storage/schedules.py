@@ -36,6 +36,28 @@ class SqlScheduleStore:
             )
         return None if row is None else _from_row(row)
 
+    async def get_by_id(self, schedule_id: str) -> Schedule | None:
+        """Return the meeting with this 32-hex `id`, as in its calendar link."""
+        async with self._sessions() as session:
+            row = await session.get(ScheduleRow, schedule_id)
+        return None if row is None else _from_row(row)
+
+    async def list_schedules(
+        self,
+        *,
+        channel_id: str | None = None,
+        state: ScheduleState | None = None,
+        limit: int = 100,
+    ) -> list[Schedule]:
+        """Return meetings in any state, filtered, the soonest `next_start` first."""
+        query = select(ScheduleRow).order_by(ScheduleRow.next_start).limit(limit)
+        if channel_id is not None:
+            query = query.where(ScheduleRow.channel_id == channel_id)
+        if state is not None:
+            query = query.where(ScheduleRow.state == state.value)
+        async with self._sessions() as session:
+            return [_from_row(row) for row in await session.scalars(query)]
+
     async def list_upcoming(
         self, *, channel_id: str | None = None, limit: int = 100
     ) -> list[Schedule]:
