@@ -51,7 +51,16 @@ from parley.storage import (
 from parley.storage.keys import get_or_create_key
 from parley.storage.schedules import SqlScheduleStore
 from parley.types import Clock, MediaGateway
-from parley.web import actions, api, api_v1, health, pages, signaling, slash
+from parley.web import (
+    actions,
+    api,
+    api_v1,
+    calendar,
+    health,
+    pages,
+    signaling,
+    slash,
+)
 from parley.web.api_auth import ApiError, FailedAttempts
 
 logger = logging.getLogger("parley")
@@ -131,6 +140,7 @@ def create_app(
     app.include_router(actions.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(calendar.router)
     app.include_router(signaling.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
