@@ -58,6 +58,7 @@ from parley.web import (
     calendar,
     health,
     pages,
+    schedules_api,
     signaling,
     slash,
 )
@@ -132,6 +133,7 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)
     app.include_router(api_v1.router)
     app.include_router(api.router)
+    app.include_router(schedules_api.router)
     app.add_api_route(DOCS_URL, _docs, include_in_schema=False)
     app.mount(
         f"{DOCS_URL}/assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets"

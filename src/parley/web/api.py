@@ -79,14 +79,16 @@ def _require_secret(request: Request) -> None:
         )
 
 
-class _Route(SecretFirstRoute):
+class BearerSecretRoute(SecretFirstRoute):
+    """A route of this API: the Bearer secret is checked before anything else."""
+
     guard = staticmethod(_require_secret)
 
 
 router = APIRouter(
     prefix=PREFIX,
     tags=["Parley API"],
-    route_class=_Route,
+    route_class=BearerSecretRoute,
     dependencies=[Security(HTTPBearer(auto_error=False, scheme_name="bearerSecret"))],
     responses={
         400: {"model": ErrorBody, "description": "The body could not be parsed."},
