@@ -16,9 +16,13 @@ from tests.support.mattermost import MattermostStandIn
 def create_room(
     mattermost: MattermostStandIn, base_url: str, token: str, title: str
 ) -> str:
-    """Run `/sfu <title>` against Parley at `base_url`; return the meeting link."""
+    """Run `/sfu new <title>` against Parley at `base_url`; return the meeting link.
+
+    `new` because the tests share one Parley and one channel, where plain `/sfu`
+    would offer the meeting an earlier test left open.
+    """
     command = mattermost.execute_command(
-        f"{base_url}/mattermost", f"/sfu {title}", token=token
+        f"{base_url}/mattermost", f"/sfu new {title}", token=token
     )
     # Playwright's sync API keeps an event loop running on this thread, so the
     # coroutine runs on a thread of its own. A new thread starts in the network
