@@ -1,9 +1,9 @@
 """The outbox: every post and post update for Mattermost, delivered once, in order.
 
 Calls to Mattermost never run on a request's path. The caller stores an entry and
-returns; a worker task sends due entries and, when Mattermost is down, slow or
-limiting the rate, retries them with exponential backoff (or after `Retry-After`),
-across restarts too, since the entries live in the database.
+returns, and a worker task sends due entries. When Mattermost is down, slow or
+limiting the rate, the worker retries them with exponential backoff (or after
+`Retry-After`). The entries live in the database, so this holds across restarts.
 
 Entries of one post (one `post_key`) are sent strictly in order: its oldest pending
 entry blocks the others. A patch needs the id of the post its create made, which
@@ -171,8 +171,8 @@ class Outbox:
             {
                 "channel_id": entry.channel_id,
                 "root_id": entry.root_id,
-                # Mattermost answers a create repeated within 30 s with the same
-                # pending_post_id with the first post instead of a second one.
+                # Mattermost returns the first post for a create repeated within
+                # 30 s with the same pending_post_id, instead of making a second.
                 "pending_post_id": entry.post_key,
                 **entry.body,
             }

@@ -1,9 +1,10 @@
 """`/sfu schedule …`: scheduling, listing and cancelling meetings from a channel.
 
 The time is read in the invoking user's Mattermost time zone, fetched with
-`GET /api/v4/users/{user_id}`; when that fails within a second, in the configured
-default zone, and the reply says so. The reply repeats the time as understood, with
-its zone, UTC offset and weekday, so a misreading shows at once.
+`GET /api/v4/users/{user_id}`. When that fails or takes over a second, the time is
+read in the configured default zone, and the reply names it. The reply repeats the
+time as understood, with its zone, UTC offset and weekday, so a misreading shows at
+once.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ MIN_REMIND = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class Organiser:
-    """Who scheduled a meeting, and the channel and thread it belongs to."""
+    """The user who scheduled a meeting, with its channel and thread."""
 
     user_id: str = ""
     user_name: str = ""
