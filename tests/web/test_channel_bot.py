@@ -316,6 +316,20 @@ async def test_outage_updates_arrive_once_each(mattermost, parley) -> None:
     assert len(mattermost.api_requests("POST", "/api/v4/posts")) == 1
 
 
+async def test_healthz_counts_pending_posts(mattermost, parley) -> None:
+    await sfu(mattermost, parley, "/sfu standup")
+    post = await wait_for_bot_post(mattermost)
+    mattermost.stop()
+    async with participant(parley, slug_from(post), "Ada"):
+        await wait_for_pending(parley, 1)
+
+        async with httpx.AsyncClient() as client:
+            health = (await client.get(f"{parley.url}/healthz")).json()
+
+    assert health["mattermost_posts_pending"] >= 1
+    assert health["status"] == "ok"
+
+
 async def test_restart_delivers_queued_updates(tmp_path, mattermost, bot) -> None:
     _, token = bot
     async with run_parley(tmp_path, mattermost, token) as parley:

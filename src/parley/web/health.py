@@ -22,6 +22,12 @@ async def healthz(request: Request) -> JSONResponse:
         database = f"unavailable: {type(error).__name__}"
 
     healthy = parley.gateway.ready and database == "ok"
+    outbox = parley.outbox
+    pending = None
+    if outbox is not None and database == "ok":
+        # Posts waiting for Mattermost; a growing number means it is unreachable
+        # or rejects the bot, which the log says. Meetings work either way.
+        pending = await outbox.store.count_pending()
     body = {
         "status": "ok" if healthy else "unavailable",
         "janus": janus,
@@ -29,5 +35,6 @@ async def healthz(request: Request) -> JSONResponse:
         "meetings": meetings,
         "live_rooms": len(parley.live_rooms),
         "participants": parley.live_rooms.count_participants(),
+        "mattermost_posts_pending": pending,
     }
     return JSONResponse(body, status_code=200 if healthy else 503)
