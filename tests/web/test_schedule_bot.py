@@ -95,7 +95,7 @@ async def sfu(mattermost, parley, typed: str, **options) -> CommandOutcome:
 async def move_clock(parley: RunningParley, moment: datetime) -> None:
     parley.clock.jump_to(moment)
     parley.app.state.parley.scheduler.wake()
-    parley.app.state.parley.outbox._wake.set()
+    parley.app.state.parley.outbox.wake()
 
 
 async def wait_for_posts(mattermost, count: int) -> list[Post]:

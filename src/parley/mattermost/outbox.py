@@ -18,8 +18,6 @@ does not make a second post.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ from parley.errors import MattermostApiError
 from parley.mattermost.api import MattermostClient
 from parley.mattermost.response_url import post_to_response_url
 from parley.types import Clock, OutboxAction, OutboxEntry, OutboxStore
+from parley.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +62,7 @@ class Outbox:
         self.max_retry = max_retry
         self.give_up_after = give_up_after
         self.poll_interval = poll_interval
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = Worker("Mattermost outbox", self.deliver_due, self._idle_time)
 
     # ---------------------------------------------------------------- enqueue
 
@@ -95,33 +93,18 @@ class Outbox:
         await self.store.add(
             post_key=post_key, action=action, body=body, now=self.clock.now(), **fields
         )
-        self._wake.set()
+        self._worker.wake()
 
     # ---------------------------------------------------------------- worker
 
+    def wake(self) -> None:
+        self._worker.wake()
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mattermost-outbox")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                sent = await self.deliver_due()
-            except Exception:
-                logger.exception("The Mattermost outbox failed; trying again shortly")
-                sent = 0
-            if sent:
-                continue  # the next entries of those posts may be due now
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._idle_time())
+        await self._worker.stop()
 
     async def _idle_time(self) -> float:
         # Poll even with nothing due here: another process may add entries, and a

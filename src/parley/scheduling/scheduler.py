@@ -11,8 +11,6 @@ its outbox), so a Mattermost outage delays them but loses none.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -23,6 +21,7 @@ from parley.meetings.model import Meeting
 from parley.scheduling.model import Schedule
 from parley.storage.schedules import SqlScheduleStore
 from parley.types import Clock
+from parley.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -60,33 +59,17 @@ class Scheduler:
         self.open_room = open_room
         self.poster = poster
         self.poll_interval = poll_interval
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = Worker("scheduler", self.run_due, self._idle_time)
 
     def wake(self) -> None:
         """Run a pass soon, as after a meeting was scheduled or cancelled."""
-        self._wake.set()
+        self._worker.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="scheduler")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_due()
-            except Exception:
-                logger.exception("The scheduler failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._idle_time())
+        await self._worker.stop()
 
     async def _idle_time(self) -> float:
         due = await self.store.next_due_at()
