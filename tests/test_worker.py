@@ -1,0 +1,77 @@
+import asyncio
+
+from parley import worker as worker_module
+from parley.worker import Worker
+
+
+async def test_wake_runs_a_pass():
+    passes = []
+
+    async def run_pass():
+        passes.append(1)
+        return False
+
+    async def idle_time():
+        return 60.0
+
+    worker = Worker("test worker", run_pass, idle_time)
+    worker.start()
+    await asyncio.sleep(0.05)
+    worker.wake()
+    await asyncio.sleep(0.05)
+    await worker.stop()
+
+    assert len(passes) == 2
+
+
+async def test_failed_pass_is_logged_and_retried(monkeypatch, caplog):
+    monkeypatch.setattr(worker_module, "FAILURE_PAUSE", 0.01)
+    calls = []
+
+    async def run_pass():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        return False
+
+    async def idle_time():
+        return 60.0
+
+    worker = Worker("test worker", run_pass, idle_time)
+    worker.start()
+    await asyncio.sleep(0.1)
+    await worker.stop()
+
+    assert len(calls) == 2
+    assert "The test worker failed; trying again" in caplog.text
+    assert "database is locked" in caplog.text
+
+
+async def test_busy_pass_runs_again_at_once():
+    work = [3]
+
+    async def run_pass():
+        if work[0]:
+            work[0] -= 1
+            return True
+        return False
+
+    async def idle_time():
+        return 60.0
+
+    worker = Worker("test worker", run_pass, idle_time)
+    worker.start()
+    await asyncio.sleep(0.05)
+    await worker.stop()
+
+    assert work == [0]
+
+
+async def test_stop_before_start_is_harmless():
+    async def nothing():
+        return False
+
+    async def idle_time():
+        return 1.0
+
+    await Worker("test worker", nothing, idle_time).stop()
