@@ -66,12 +66,3 @@ async def test_busy_pass_runs_again_at_once():
 
     assert work == [0]
 
-
-async def test_stop_before_start_is_harmless():
-    async def nothing():
-        return False
-
-    async def idle_time():
-        return 1.0
-
-    await Worker("test worker", nothing, idle_time).stop()
