@@ -24,6 +24,9 @@ from parley.types import MeetingStore
 
 logger = logging.getLogger(__name__)
 
+# Mattermost shows a slash command's reply only if it comes within a few seconds.
+ADMIN_CHECK_TIMEOUT = 2.0
+
 
 def join_link(settings: Settings, meeting: Meeting) -> str:
     # Built from the configured public URL, never from a request's Host header,
@@ -122,18 +125,23 @@ class ChannelBot:
         return await self.is_admin(user_id, channel_id)
 
     async def is_admin(self, user_id: str, channel_id: str) -> bool:
-        """Return whether a user administers a channel or the whole server."""
+        """Return whether a user administers a channel or the whole server.
+
+        A slash command or a click waits for the answer, so the check gets
+        `ADMIN_CHECK_TIMEOUT` seconds; a check that fails counts as "no".
+        """
         try:
-            member = await self.client.channel_member(channel_id, user_id)
-            if _is_channel_admin(member):
-                return True
-            user = await self.client.get_user(user_id)
-        except MattermostApiError as error:
+            async with asyncio.timeout(ADMIN_CHECK_TIMEOUT):
+                member = await self.client.channel_member(channel_id, user_id)
+                if _is_channel_admin(member):
+                    return True
+                user = await self.client.get_user(user_id)
+        except (MattermostApiError, TimeoutError) as error:
             logger.warning(
                 "Cannot check whether user %s administers channel %s: %s",
                 user_id,
                 channel_id,
-                error,
+                str(error) or "timed out",
             )
             return False
         return "system_admin" in str(user.get("roles", "")).split()

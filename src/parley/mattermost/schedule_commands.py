@@ -133,7 +133,7 @@ class ScheduleCommands:
                 "Cannot read the time zone of user %s; using %s: %s",
                 user_id,
                 default.key,
-                error or "timed out",
+                str(error) or "timed out",
             )
             return default, True
         name = _zone_name(user.get("timezone"))
