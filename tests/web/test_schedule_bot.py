@@ -239,3 +239,31 @@ async def test_cancel_unknown_id(mattermost, parley) -> None:
     outcome = await sfu(mattermost, parley, "/sfu schedule cancel zzzzzz")
 
     assert "No scheduled meeting has the id `zzzzzz`" in outcome.ephemeral[0].message
+
+
+async def test_zone_falls_back_to_default(mattermost, parley) -> None:
+    mattermost.set_timezone(
+        mattermost.user, manual="Asia/Shanghai", use_automatic=False
+    )
+    mattermost.fail_api(1, status=502)
+
+    outcome = await sfu(mattermost, parley, "/sfu schedule tomorrow 9:30 standup")
+
+    message = outcome.ephemeral[0].message
+    assert "Sat 16 Jan 2027, 09:30 UTC (UTC+00:00)" in message
+    assert "Parley read the time in UTC" in message
+
+
+async def test_schedule_without_bot_says_what_to_set(tmp_path, mattermost) -> None:
+    environ = {
+        "PARLEY_MATTERMOST_TOKENS": TOKEN,
+        "PARLEY_DATA_DIR": str(tmp_path),
+        "PARLEY_LOCALE": "en",
+    }
+    app = create_app(load_settings(environ=environ), gateway=FakeMediaGateway())
+    async with serve_in_loop(app) as url:
+        outcome = await mattermost.execute_command(
+            f"{url}/mattermost", "/sfu schedule tomorrow 9:30 x", token=TOKEN
+        )
+
+    assert "PARLEY_MATTERMOST_URL" in outcome.ephemeral[0].message
