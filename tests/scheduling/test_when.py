@@ -586,3 +586,19 @@ def test_long_text_is_unparseable_and_quoted_short(text):
 
     assert raised.value.key == "schedule_unparseable"
     assert len(raised.value.values["text"]) <= 65
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("tomorrow 9:00 sync", utc(2027, 1, 16, 9, 0)),
+        ("明天 9:00 周会", utc(2027, 1, 16, 9, 0)),
+        ("9:00 sync", utc(2027, 1, 16, 9, 0)),
+    ],
+)
+def test_time_equal_to_now_is_a_time(text, start):
+    now = utc(2027, 1, 15, 9, 0)
+
+    request = parse_schedule(text, now=now, zone=ZoneInfo("UTC"))
+
+    assert request.start == start

@@ -355,6 +355,11 @@ class _Reader:
         self.now = now
         self.zone = zone
         self.base = now.astimezone(zone).replace(tzinfo=None)
+        if self.base.second == 0 and self.base.microsecond == 0:
+            # dateparser reports a typed time equal to the base's time of day as a
+            # date without a time, so "tomorrow 9:00" at 09:00:00 would read as
+            # ambiguous. A base off the whole minute keeps the two apart.
+            self.base += timedelta(microseconds=1)
         self.languages = ["zh", "en"] if locale == "zh" else ["en", "zh"]
         self._parser = self._parser_at(self.base)
 

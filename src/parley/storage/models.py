@@ -148,6 +148,8 @@ class ScheduleRow(Base):
     """A meeting scheduled from a channel; see parley.scheduling.model."""
 
     __tablename__ = "schedules"
+    # The scheduler's two queries filter on the state and order by the due time.
+    __table_args__ = (Index("ix_schedules_state_due", "state", "next_due_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     short_id: Mapped[str] = mapped_column(String(16), unique=True)
@@ -157,7 +159,7 @@ class ScheduleRow(Base):
     next_start: Mapped[datetime] = mapped_column(UtcDateTime())
     # next_start, or the reminder before it while that is still to be posted; kept
     # as a column so that finding the due meetings is one indexed query.
-    next_due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    next_due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     remind_seconds: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("zone", sa.String(64), nullable=False),
         sa.Column("first_start", UtcDateTime(), nullable=False),
         sa.Column("next_start", UtcDateTime(), nullable=False),
-        sa.Column("next_due_at", UtcDateTime(), nullable=False, index=True),
+        sa.Column("next_due_at", UtcDateTime(), nullable=False),
         sa.Column("remind_seconds", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False, index=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("cancelled_at", UtcDateTime(), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=False),
     )
+    op.create_index("ix_schedules_state_due", "schedules", ["state", "next_due_at"])
 
 
 def downgrade() -> None:
