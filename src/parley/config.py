@@ -131,8 +131,7 @@ class MattermostSettings(_Section):
             )
         if login and self.bot_token is not None:
             raise ValueError(
-                "give either mattermost.bot_token or a username and password, "
-                "not both"
+                "give either mattermost.bot_token or a username and password, not both"
             )
         has_credentials = login or self.bot_token is not None
         if has_credentials and self.url is None:

@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
+import icalendar
 import pytest
 
 from parley.app import create_app
@@ -267,3 +270,18 @@ async def test_schedule_without_bot_says_what_to_set(tmp_path, mattermost) -> No
         )
 
     assert "PARLEY_MATTERMOST_URL" in outcome.ephemeral[0].message
+
+
+async def test_calendar_link_names_the_channel(mattermost, parley) -> None:
+    await sfu(mattermost, parley, "/sfu schedule tomorrow 9:30 standup")
+    [announcement] = await wait_for_posts(mattermost, 1)
+    link = announcement.attachments[0]["title_link"]
+    path = link.removeprefix("https://meet.example.org")
+
+    async with httpx.AsyncClient(base_url=parley.url) as client:
+        response = await client.get(path)
+
+    assert response.status_code == 200
+    [event] = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    assert "~town-square" in str(event["DESCRIPTION"])
+    assert event["DTSTART"].dt == datetime(2027, 1, 16, 9, 30, tzinfo=ZoneInfo("UTC"))

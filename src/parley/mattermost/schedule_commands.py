@@ -231,6 +231,7 @@ def _organiser(request: SlashRequest) -> Organiser:
         user_id=request.user_id,
         user_name=request.user_name,
         channel_id=request.channel_id,
+        channel_name=request.channel_name,
         team_id=request.team_id,
         root_id=request.root_id,
     )

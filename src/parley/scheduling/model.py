@@ -48,6 +48,7 @@ class Schedule:
     state: ScheduleState
     created_at: datetime
     channel_id: str = ""
+    channel_name: str = ""
     team_id: str = ""
     root_id: str = ""
     organiser_id: str = ""

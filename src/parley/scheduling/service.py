@@ -31,6 +31,7 @@ class Organiser:
     user_id: str = ""
     user_name: str = ""
     channel_id: str = ""
+    channel_name: str = ""
     team_id: str = ""
     root_id: str = ""
 
@@ -65,6 +66,7 @@ class ScheduleService:
                 state=ScheduleState.SCHEDULED,
                 created_at=self.clock.now(),
                 channel_id=organiser.channel_id,
+                channel_name=organiser.channel_name,
                 team_id=organiser.team_id,
                 root_id=organiser.root_id,
                 organiser_id=organiser.user_id,

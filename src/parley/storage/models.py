@@ -164,6 +164,7 @@ class ScheduleRow(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     channel_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel_name: Mapped[str] = mapped_column(String(128))
     team_id: Mapped[str] = mapped_column(String(64))
     root_id: Mapped[str] = mapped_column(String(64))
     organiser_id: Mapped[str] = mapped_column(String(64))

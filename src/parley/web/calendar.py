@@ -32,8 +32,6 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 SCHEDULE_ID = re.compile(r"[0-9a-f]{32}")
 
 # Calendar apps show these to people, so they follow `mattermost.locale` like posts.
-# NOTE: a schedule stores the channel's id but not its display name, so the
-# description can only name the channel by id.
 _TEXT: dict[str, dict[Locale, str]] = {
     "description": {
         "en": (
@@ -106,7 +104,8 @@ async def channel_feed(
     settings = commands.settings
     schedules = await commands.service.store.list_for_channel(channel_id)
     events = [calendar_event(settings, schedule) for schedule in schedules]
-    name = _text("feed_name", settings.mattermost.locale, channel=channel_id)
+    channel = _channel(schedules[0]) if schedules else channel_id
+    name = _text("feed_name", settings.mattermost.locale, channel=channel)
     body = feed_ics(events, name=name, stamp=commands.service.clock.now())
     # The key has already vouched for the channel id, but a header takes no quotes.
     safe_channel = re.sub(r"[^A-Za-z0-9_-]", "", channel_id)
@@ -133,7 +132,13 @@ def calendar_event(settings: Settings, schedule: Schedule) -> CalendarEvent:
 def _description(schedule: Schedule, locale: Locale) -> str:
     organiser = schedule.organiser_name
     by = _text("by", locale, organiser=organiser) if organiser else ""
-    return _text("description", locale, by=by, channel=schedule.channel_id)
+    return _text("description", locale, by=by, channel=_channel(schedule))
+
+
+def _channel(schedule: Schedule) -> str:
+    # The name Mattermost shows in links (~town-square); schedules made through
+    # the API may know only the id.
+    return f"~{schedule.channel_name}" if schedule.channel_name else schedule.channel_id
 
 
 def _text(key: str, locale: Locale, **values: str) -> str:

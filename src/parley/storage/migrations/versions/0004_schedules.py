@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False, index=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("channel_id", sa.String(64), nullable=False, index=True),
+        sa.Column("channel_name", sa.String(128), nullable=False),
         sa.Column("team_id", sa.String(64), nullable=False),
         sa.Column("root_id", sa.String(64), nullable=False),
         sa.Column("organiser_id", sa.String(64), nullable=False),
