@@ -77,7 +77,8 @@ Two REST APIs that take the same secret (`api.secret`, or `PARLEY_API_SECRET`):
 - **MiroTalk-compatible API** (`/api/v1`): MiroTalk SFU's paths, bodies and responses,
   so scripts written for MiroTalk work unchanged. Secret in the `authorization` header.
 - **Parley API** (`/api/parley/v1`): meetings with their participants, times and
-  Mattermost channel. Secret as `Authorization: Bearer <secret>`.
+  Mattermost channel, and scheduled meetings (which need the channel bot). Secret as
+  `Authorization: Bearer <secret>`.
 """
 
 
