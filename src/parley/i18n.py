@@ -172,6 +172,16 @@ MESSAGES: dict[str, dict[Locale, str]] = {
             "PARLEY_MATTERMOST_URL 和 PARLEY_MATTERMOST_BOT_TOKEN。"
         ),
     },
+    "schedule_bot_not_in_channel": {
+        "en": (
+            "Parley's bot @{bot} cannot post in this channel, so it could not remind "
+            "anyone. Add it with `/invite @{bot}`, then schedule the meeting again."
+        ),
+        "zh": (
+            "Parley 的机器人 @{bot} 无法在本频道发言,因此无法发送提醒。"
+            "请先用 `/invite @{bot}` 把它加入频道,再重新预约。"
+        ),
+    },
     "schedule_done": {
         "en": (
             "Scheduled **{title}** for {when}{repeat}. A reminder comes {remind}. "

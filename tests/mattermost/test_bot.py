@@ -71,3 +71,28 @@ async def test_slow_admin_check_gives_up(monkeypatch, caplog):
     assert admin is False
     assert time.monotonic() - started < 1
     assert "timed out" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("member_status", "roles", "allowed"),
+    [
+        (200, "system_user", True),
+        (404, "system_user system_post_all_public", True),
+        (404, "system_user", False),
+        (403, "system_user system_post_all_public", False),
+        (403, "system_user system_post_all", True),
+        (500, "system_user", None),
+    ],
+)
+async def test_can_post(member_status, roles, allowed):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/users/me"):
+            return httpx.Response(
+                200, json={"id": "b1", "username": "meet", "roles": roles}
+            )
+        return httpx.Response(member_status, json={"id": "x", "message": "x"})
+
+    bot = make_bot(handler)
+
+    assert await bot.can_post("c1") is allowed
+    assert bot.username == "meet"

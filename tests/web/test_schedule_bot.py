@@ -248,7 +248,8 @@ async def test_zone_falls_back_to_default(mattermost, parley) -> None:
     mattermost.set_timezone(
         mattermost.user, manual="Asia/Shanghai", use_automatic=False
     )
-    mattermost.fail_api(1, status=502)
+    # enough failures for the access check, the zone lookup and the first post
+    mattermost.fail_api(3, status=502)
 
     outcome = await sfu(mattermost, parley, "/sfu schedule tomorrow 9:30 standup")
 
@@ -285,3 +286,18 @@ async def test_calendar_link_names_the_channel(mattermost, parley) -> None:
     [event] = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     assert "~town-square" in str(event["DESCRIPTION"])
     assert event["DTSTART"].dt == datetime(2027, 1, 16, 9, 30, tzinfo=ZoneInfo("UTC"))
+
+
+async def test_channel_without_bot_is_refused(mattermost, parley) -> None:
+    secret = mattermost.add_channel(
+        f"secret{id(parley)}", private=True, members=[mattermost.user]
+    )
+
+    outcome = await sfu(
+        mattermost, parley, "/sfu schedule tomorrow 9:30 standup", channel=secret
+    )
+
+    assert "cannot post in this channel" in outcome.ephemeral[0].message
+    assert "/invite @parley-bot" in outcome.ephemeral[0].message
+    store = parley.app.state.parley.commands.schedules.service.store
+    assert await store.list_upcoming() == []

@@ -52,12 +52,18 @@ class ChannelBot:
         self.locale: Locale = settings.mattermost.locale
         # Updates are queued in the order the changes happened; see _queue_patch.
         self._order = asyncio.Lock()
+        self._me: dict[str, Any] | None = None  # the bot's user, once read
+
+    @property
+    def username(self) -> str:
+        """The bot's user name, once read from Mattermost, else "parley"."""
+        return str((self._me or {}).get("username") or "parley")
 
     async def check_credentials(self) -> bool:
         """Log in or check the token with GET /users/me; log one line either way."""
         url = self.client.base_url
         try:
-            me = await self.client.me()
+            me = self._me = await self.client.me()
         except MattermostApiError as error:
             logger.error(
                 "The Mattermost API at %s rejected Parley's credentials or could not "
@@ -145,6 +151,39 @@ class ChannelBot:
             )
             return False
         return "system_admin" in str(user.get("roles", "")).split()
+
+    async def can_post(self, channel_id: str) -> bool | None:
+        """Return whether the bot may post in a channel; None if it cannot tell.
+
+        Mattermost has no dry run for a post, so this reads the bot's membership,
+        and its roles for channels it has not joined: `system_post_all` covers
+        every channel, `system_post_all_public` the open ones. A non-member gets
+        404 for an open channel it may read and 403 for a private one.
+        """
+        try:
+            async with asyncio.timeout(ADMIN_CHECK_TIMEOUT):
+                if self._me is None:
+                    self._me = await self.client.me()
+                bot = self._me
+                await self.client.channel_member(channel_id, str(bot.get("id", "")))
+            return True
+        except MattermostApiError as error:
+            if self._me is None or error.status_code not in (403, 404):
+                logger.warning(
+                    "Cannot check the bot's access to channel %s: %s", channel_id, error
+                )
+                return None
+            open_channel = error.status_code == 404
+        except TimeoutError:
+            logger.warning(
+                "Checking the bot's access to channel %s timed out", channel_id
+            )
+            return None
+
+        roles = str(self._me.get("roles", "")).split()
+        if "system_admin" in roles or "system_post_all" in roles:
+            return True
+        return open_channel and "system_post_all_public" in roles
 
     def _open_body(
         self, meeting: Meeting, participants: Sequence[str]

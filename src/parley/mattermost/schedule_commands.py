@@ -77,6 +77,11 @@ class ScheduleCommands:
     async def _schedule(
         self, command: SlashCommand, request: SlashRequest, text: str
     ) -> dict[str, Any]:
+        # Reminders need the bot in the channel; a meeting it could never remind
+        # anyone of is refused now rather than lost later.
+        if await self.bot.can_post(request.channel_id) is False:
+            return self._reply("schedule_bot_not_in_channel", bot=self.bot.username)
+
         zone, guessed = await self._zone_of(request.user_id)
         now = self.service.clock.now()
         try:
