@@ -246,3 +246,36 @@ def test_check_config_redacts_bot_secrets(monkeypatch, capsys):
     output = capsys.readouterr().out
     assert "hunter2-password" not in output
     assert json.loads(output)["mattermost"]["password"] == "**********"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (
+            "http://u:hunter2pw@127.0.0.1:8065",
+            "must not contain a user name or password",
+        ),
+        (
+            "ftp://u:hunter2pw@chat.example.org",
+            "must not contain a user name or password",
+        ),
+        ("https://chat.example.org/?token=x", "must not have a query or fragment"),
+        ("https://chat.example.org:99999", "has an invalid port"),
+        ("https://chat.example.org:port", "has an invalid port"),
+    ],
+)
+def test_bad_mattermost_url_is_rejected(url, reason):
+    environ = {"PARLEY_MATTERMOST_URL": url, "PARLEY_MATTERMOST_BOT_TOKEN": "t"}
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=environ)
+
+    assert reason in str(caught.value)
+    assert "hunter2pw" not in str(caught.value)
+
+
+def test_blank_bot_token_is_rejected():
+    environ = {"PARLEY_MATTERMOST_URL": BOT_URL, "PARLEY_MATTERMOST_BOT_TOKEN": "  "}
+
+    with pytest.raises(ConfigError, match="must not be empty or blank"):
+        load_settings(environ=environ)

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -91,6 +91,13 @@ class SlashCommand(_Section):
         return trigger
 
 
+def _has_valid_port(parts: SplitResult) -> bool:
+    try:
+        return parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or above 65535
+        return False
+
+
 class MattermostSettings(_Section):
     tokens: list[SecretStr] = []
     commands: list[SlashCommand] = [SlashCommand(name="/sfu")]
@@ -116,11 +123,31 @@ class MattermostSettings(_Section):
         if value is None:
             return None
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.username is not None or parts.password is not None:
+            # A password here would be printed by check-config and sent as Basic
+            # auth in place of the bot token, so the value is not quoted either.
+            raise ValueError(
+                "the URL must not contain a user name or password; give the bot "
+                "token in PARLEY_MATTERMOST_BOT_TOKEN instead"
+            )
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
                 f"{value!r} is not an http(s) URL such as https://chat.example.org"
             )
+        if parts.query or parts.fragment:
+            raise ValueError(
+                f"{parts.scheme}://{parts.hostname}… must not have a query or fragment"
+            )
+        if not _has_valid_port(parts):
+            raise ValueError(f"{value!r} has an invalid port")
         return value.rstrip("/")
+
+    @field_validator("bot_token", "password")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty or blank")
+        return value
 
     @model_validator(mode="after")
     def _check_credentials(self) -> MattermostSettings:

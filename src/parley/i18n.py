@@ -203,6 +203,10 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "{minutes} min before",
         "zh": "提前 {minutes} 分钟提醒",
     },
+    "schedule_remind_seconds": {
+        "en": "{seconds} s before",
+        "zh": "提前 {seconds} 秒提醒",
+    },
     "schedule_no_reminder": {
         "en": "only at the start",
         "zh": "开始时提醒",

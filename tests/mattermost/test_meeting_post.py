@@ -170,6 +170,7 @@ def test_button_id_is_alphanumeric(signer):
         {"target": "other-room"},
         {"action": "deletemeeting"},
         {"signature": "0" * 64},
+        {"signature": "é" * 64},
         {"signature": None},
     ],
 )

@@ -602,3 +602,11 @@ def test_time_equal_to_now_is_a_time(text, start):
     request = parse_schedule(text, now=now, zone=ZoneInfo("UTC"))
 
     assert request.start == start
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "UTC", "Asia/Shanghai"])
+def test_year_9999_is_too_far(zone):
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule("9999-12-31 23:59 x", now=NOW, zone=ZoneInfo(zone))
+
+    assert caught.value.key == "schedule_too_far"

@@ -212,6 +212,7 @@ def test_when_in_the_past_is_422_with_message(client):
         ({"start": "2028-02-01T08:00:00Z"}, "start"),
         ({"start": "2027-01-20T10:00:00"}, "start"),
         ({"start": "2027-01-20T10:00:00Z", "every": []}, "every"),
+        ({"start": "9999-12-31T23:59:00+00:00", "every": ["monday"]}, "start"),
         ({"start": "2027-01-20T10:00:00Z", "every": ["someday"]}, "every"),
         ({"when": "tomorrow 9:30", "timezone": "Mars/Olympus"}, "timezone"),
         ({"when": "tomorrow 9:30", "timezone": "../../etc/passwd"}, "timezone"),

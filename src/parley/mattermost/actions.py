@@ -31,7 +31,9 @@ class ActionSigner:
         return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
 
     def verify(self, action: str, target: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(action, target), signature)
+        # Bytes, because compare_digest rejects str with non-ASCII characters.
+        expected = self.sign(action, target).encode()
+        return hmac.compare_digest(expected, signature.encode())
 
 
 @dataclass(frozen=True)

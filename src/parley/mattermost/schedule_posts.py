@@ -174,10 +174,12 @@ class SchedulePosts:
 
 
 def remind_text(schedule: Schedule, locale: Locale) -> str:
-    minutes = int(schedule.remind_before.total_seconds() // 60)
-    if minutes <= 0:
+    seconds = int(schedule.remind_before.total_seconds())
+    if seconds <= 0:
         return message("schedule_no_reminder", locale)
-    return message("schedule_remind_before", locale, minutes=minutes)
+    if seconds < 60:
+        return message("schedule_remind_seconds", locale, seconds=seconds)
+    return message("schedule_remind_before", locale, minutes=seconds // 60)
 
 
 def _announcement_key(schedule: Schedule) -> str:

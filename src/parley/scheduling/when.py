@@ -491,7 +491,12 @@ def _one_off_start(when: _When, reader: _Reader) -> tuple[datetime, datetime]:
     else:
         _check_hour(when)
         local_start = _to_minute(when.reading.wall)
-        start = wall_to_utc(local_start, reader.zone)
+        if local_start - reader.base > MAX_AHEAD + timedelta(days=2):
+            # Far enough to fail below; converting a time near year 9999 to UTC
+            # could overflow the datetime range.
+            start = reader.now + MAX_AHEAD + timedelta(days=1)
+        else:
+            start = wall_to_utc(local_start, reader.zone)
 
     described = _local_text(local_start, reader.zone)
     if start <= reader.now:

@@ -366,6 +366,13 @@ def _request_from_start(
     start = start.replace(second=0, microsecond=0)
     recurrence = None
     first = start.astimezone(UTC)
+    if first - now > MAX_AHEAD:
+        # Checked before the recurrence, which finds no occurrence after year 9999.
+        raise _invalid(
+            "start",
+            f"{first.isoformat()} is more than {MAX_AHEAD.days} days ahead.",
+            body.start,
+        )
     if body.every is not None:
         days = frozenset(DAY_NAMES.index(day) for day in body.every)
         recurrence = Recurrence(days, start.astimezone(zone).time(), zone)

@@ -1,0 +1,37 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from parley.mattermost.schedule_posts import remind_text
+from parley.scheduling.model import Schedule, ScheduleState
+
+START = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
+
+
+def schedule_with(remind: timedelta) -> Schedule:
+    return Schedule(
+        id="s" * 32,
+        short_id="abcdef",
+        title="demo",
+        zone=ZoneInfo("UTC"),
+        first_start=START,
+        next_start=START,
+        remind_before=remind,
+        state=ScheduleState.SCHEDULED,
+        created_at=START,
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "locale", "text"),
+    [
+        (0, "en", "only at the start"),
+        (52, "en", "52 s before"),
+        (60, "en", "1 min before"),
+        (600, "zh", "提前 10 分钟提醒"),
+        (52, "zh", "提前 52 秒提醒"),
+    ],
+)
+def test_remind_text(seconds, locale, text):
+    assert remind_text(schedule_with(timedelta(seconds=seconds)), locale) == text
