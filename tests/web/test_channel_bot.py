@@ -596,3 +596,15 @@ async def test_forged_click_is_rejected(mattermost, parley, context) -> None:
     assert reply.status_code == 403
     assert reply.json()["error"] == "invalid_click"
     assert await parley.meeting_state(slug_from(post)) is MeetingState.OPEN
+
+
+async def test_end_picks_the_callers_own_meeting(mattermost, parley) -> None:
+    await sfu(mattermost, parley, "/sfu standup")
+    mine = await wait_for_bot_post(mattermost)
+    parley.clock.advance(60)
+    await sfu(mattermost, parley, "/sfu new retro", user=mattermost.other_user)
+
+    outcome = await sfu(mattermost, parley, "/sfu end")
+
+    assert outcome.ephemeral[0].message == "You ended **standup** for everyone."
+    assert await parley.meeting_state(slug_from(mine)) is MeetingState.ENDED

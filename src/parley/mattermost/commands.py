@@ -139,7 +139,10 @@ class SlashCommands:
         meetings = await self.service.store.list_open_in_channel(request.channel_id)
         if not meetings:
             return ephemeral_reply(message("end_nothing_open", self.locale))
-        meeting = meetings[0]
+        # The caller's own newest meeting, or else the channel's newest, which only
+        # a channel admin may end.
+        own = [m for m in meetings if m.origin.user_id == request.user_id]
+        meeting = own[0] if own else meetings[0]
         if not await self._may_end(meeting, request):
             logger.info("User %s may not end meeting %s", request.user_id, meeting.slug)
             return ephemeral_reply(
