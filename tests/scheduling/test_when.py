@@ -610,3 +610,25 @@ def test_year_9999_is_too_far(zone):
         parse_schedule("9999-12-31 23:59 x", now=NOW, zone=ZoneInfo(zone))
 
     assert caught.value.key == "schedule_too_far"
+
+
+def test_repeated_wall_time_takes_the_first():
+    new_york = ZoneInfo("America/New_York")
+
+    request = parse_schedule(
+        "2027-11-07 01:30 sync", now=utc(2027, 11, 1, 9, 0), zone=new_york
+    )
+
+    assert request.start == utc(2027, 11, 7, 5, 30)  # 01:30 EDT, not EST
+    assert request.repeated_by_dst
+    assert not request.skipped_by_dst
+
+
+def test_ordinary_wall_time_is_not_repeated():
+    request = parse_schedule(
+        "2027-11-07 03:30 sync",
+        now=utc(2027, 11, 1, 9, 0),
+        zone=ZoneInfo("America/New_York"),
+    )
+
+    assert not request.repeated_by_dst

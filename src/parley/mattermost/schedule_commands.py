@@ -114,6 +114,14 @@ class ScheduleCommands:
             id=schedule.short_id,
             trigger=command.name,
         )
+        if parsed.repeated_by_dst:
+            reply += "\n" + message(
+                "schedule_repeated_by_dst",
+                self.locale,
+                requested=parsed.local_start.strftime("%Y-%m-%d %H:%M"),
+                zone=zone.key,
+                start=when,
+            )
         if parsed.skipped_by_dst:
             reply += "\n" + message(
                 "schedule_skipped_by_dst",

@@ -117,6 +117,14 @@ SCHEDULE_MESSAGES: dict[str, dict[Locale, str]] = {
         ),
     },
     # A notice, not an error: ScheduleRequest.skipped_by_dst is true.
+    # A notice, not an error: ScheduleRequest.repeated_by_dst is true.
+    "schedule_repeated_by_dst": {
+        "en": (
+            "{requested} happens twice in {zone} because the clocks go back that "
+            "night; the meeting is at the first, {start}."
+        ),
+        "zh": "{zone} 当晚时钟拨回,{requested} 会出现两次;会议定在第一次,即 {start}。",
+    },
     "schedule_skipped_by_dst": {
         "en": (
             "{requested} does not exist in {zone} because the clocks go forward that "

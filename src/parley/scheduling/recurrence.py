@@ -39,6 +39,13 @@ def is_skipped(wall: datetime, zone: ZoneInfo) -> bool:
     return instant.astimezone(zone).replace(tzinfo=None) != wall
 
 
+def is_repeated(wall: datetime, zone: ZoneInfo) -> bool:
+    """Return whether a naive wall time happens twice in `zone`, at a fall-back."""
+    first = wall.replace(tzinfo=zone, fold=0).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    return first != second and not is_skipped(wall, zone)
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """A meeting on some days of the week at one wall-clock time in one zone.

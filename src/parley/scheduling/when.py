@@ -25,8 +25,9 @@ Decisions, each covered by tests:
   small hours.
 - A wall time skipped when clocks go forward (02:30 on the spring-forward day) moves
   forward by the gap and `ScheduleRequest.skipped_by_dst` is true, so the reply can
-  say so. A wall time repeated when clocks go back is its first occurrence. These are
-  the rules of RFC 5545, so calendar clients show the same instant.
+  say so. A wall time repeated when clocks go back is its first occurrence, and
+  `ScheduleRequest.repeated_by_dst` is true. These are the rules of RFC 5545, so
+  calendar clients show the same instant.
 - "in 2 hours" is two real hours from now, even across a daylight-saving change.
 - A missing title is not an error: `title` is empty and the caller uses its default
   title, as `/sfu` without a title does. The title length is checked by the caller,
@@ -48,6 +49,7 @@ from parley.scheduling.recurrence import (
     EVERY_DAY,
     WEEKDAYS,
     Recurrence,
+    is_repeated,
     is_skipped,
     wall_to_utc,
 )
@@ -104,6 +106,11 @@ class ScheduleRequest:
     def skipped_by_dst(self) -> bool:
         """Whether clocks skip `local_start`, so the meeting starts one gap later."""
         return is_skipped(self.local_start, self.zone)
+
+    @property
+    def repeated_by_dst(self) -> bool:
+        """Whether `local_start` happens twice, so the meeting takes the first."""
+        return is_repeated(self.local_start, self.zone)
 
 
 def parse_schedule(
