@@ -58,10 +58,24 @@ def namespace() -> Iterator[NetworkNamespace]:
 
 @pytest.fixture(scope="package")
 def parley(
-    namespace: NetworkNamespace, tmp_path_factory: pytest.TempPathFactory
+    namespace: NetworkNamespace,
+    tmp_path_factory: pytest.TempPathFactory,
+    mattermost: MattermostStandIn,
 ) -> Iterator[ParleyServer]:
-    """`parley serve`, with its own Janus, healthy and inside `namespace`."""
+    """`parley serve`, with its own Janus, healthy and inside `namespace`.
+
+    Its channel bot posts to the stand-in in English, and a meeting ends 1 s after
+    its last participant left.
+    """
+    _, bot_token = mattermost.add_bot("parley-e2e", channels=[mattermost.channel])
     server = ParleyServer(tmp_path_factory.mktemp("parley"), namespace.name)
+    server.extra_environment = {
+        "PARLEY_MATTERMOST_URL": mattermost.site_url,
+        "PARLEY_MATTERMOST_BOT_TOKEN": bot_token,
+        "PARLEY_MATTERMOST_CALLBACK_URL": server.base_url,
+        "PARLEY_MEETING_GRACE_SECONDS": "1",
+        "PARLEY_LOCALE": "en",
+    }
     try:
         server.start()
     except ServerError as exc:

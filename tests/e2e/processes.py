@@ -90,6 +90,8 @@ class ParleyServer:
     janus_ws_port: int = field(default_factory=free_port)
     rtp_port_range: str = "30000-30999"
     token: str = MATTERMOST_TOKEN
+    # More settings, such as the channel bot's.
+    extra_environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -113,6 +115,7 @@ class ParleyServer:
             "PARLEY_JANUS_WS_PORT": str(self.janus_ws_port),
             "PARLEY_JANUS_RTP_PORT_RANGE": self.rtp_port_range,
             "PARLEY_JANUS_INTERFACES": BRIDGE,
+            **self.extra_environment,
         }
 
     def start(self) -> None:

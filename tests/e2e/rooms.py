@@ -8,9 +8,12 @@ does. The link is taken from the post that the reply creates.
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.mattermost import MattermostStandIn
+
+JOIN_LINK = re.compile(r"https?://\S+/join/[a-z0-9-]+")
 
 
 def create_room(
@@ -34,7 +37,13 @@ def create_room(
             f"/sfu {title} failed: {outcome.error or outcome.transport_error} "
             f"(status {outcome.response.status if outcome.response else 'none'})"
         )
+    # With the channel bot, the reply is a line for the caller with the link, and
+    # the bot posts the meeting; without it, the reply is the meeting post.
     replies = outcome.posts or outcome.ephemeral
-    if not replies or not replies[0].attachments:
-        raise AssertionError(f"/sfu {title} created no post with an attachment")
-    return replies[0].attachments[0]["title_link"]
+    for reply in replies:
+        if reply.attachments:
+            return reply.attachments[0]["title_link"]
+        link = JOIN_LINK.search(reply.message)
+        if link is not None:
+            return link.group(0)
+    raise AssertionError(f"/sfu {title} replied with no meeting link: {replies!r}")

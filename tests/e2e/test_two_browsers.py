@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx
@@ -11,6 +12,7 @@ from playwright.sync_api import Browser
 from tests.e2e.browser import new_participant
 from tests.e2e.meeting import MeetingPage, meet
 from tests.e2e.processes import ParleyServer
+from tests.support.mattermost import MattermostStandIn, Post
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +76,62 @@ def test_leaving_removes_tile(room_link: str, open_meeting: OpenMeeting) -> None
     )
     assert not ada.has_tile(bob_on_ada)
     assert ada.page.evaluate("window.parley.participants.size") == 0
+
+
+def test_channel_post_follows_the_meeting(
+    room_link: str, open_meeting: OpenMeeting, mattermost: MattermostStandIn
+) -> None:
+    """The bot's post lists both browsers, then shows the meeting ended."""
+    ada = open_meeting(room_link)
+    bob = open_meeting(room_link)
+    meet(ada, bob)
+    post_id = _meeting_post(mattermost, room_link).id
+
+    in_meeting = _wait_for_post(
+        mattermost, post_id, lambda fields: fields.get("In the meeting (2)")
+    )
+    ada.leave()
+    bob.leave()
+    ended = _wait_for_post(
+        mattermost, post_id, lambda fields: fields.get("Took part (2)")
+    )
+
+    assert sorted(in_meeting.split(", ")) == ["Ada", "Bob"]
+    assert sorted(ended.split(", ")) == ["Ada", "Bob"]
+
+
+def _meeting_post(mattermost: MattermostStandIn, link: str) -> Post:
+    for post in mattermost.posts_in():
+        attachments = post.attachments
+        if (
+            post.source == "api"
+            and attachments
+            and attachments[0].get("title_link") == link
+        ):
+            return post
+    raise AssertionError(f"the bot made no post for {link}")
+
+
+def _wait_for_post(
+    mattermost: MattermostStandIn, post_id: str, probe: Callable[[dict], str | None]
+) -> str:
+    """Poll the post (up to 10 s) until `probe` finds a value in its fields."""
+    deadline = time.monotonic() + 10
+    fields: dict = {}
+    while time.monotonic() < deadline:
+        post = mattermost.post(post_id)
+        fields = {
+            field["title"]: field["value"]
+            for attachment in (post.attachments if post else [])
+            for field in attachment.get("fields", [])
+        }
+        value = probe(fields)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(
+        f"post {post_id} did not change as expected within 10 s; it shows {fields}"
+    )
 
 
 def test_unknown_room_shows_not_found(parley: ParleyServer, browser: Browser) -> None:
