@@ -1,9 +1,9 @@
 """A background task that runs passes of work when woken or when work falls due.
 
-The outbox and the scheduler both keep their work in the database and run a pass
-whenever something may be due: when woken after new work was stored, when the
-earliest item's time comes, and otherwise at a polling interval, since another
-Parley process on the same database may have added work.
+The outbox and the scheduler both keep their work in the database. Each runs a pass
+when woken after new work was stored and when the earliest item's time comes. It
+also runs one at a polling interval, because another Parley process on the same
+database may have added work.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ CHANNEL = "c" * 26
 
 @dataclass
 class ScriptedMattermost:
-    """Posts kept in memory; `failures` are answered before any real work."""
+    """Posts kept in memory. Each request first takes the next of `failures`."""
 
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     patches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

@@ -1,6 +1,6 @@
 """`/sfu schedule` against the Mattermost stand-in, in virtual time.
 
-Parley's clock runs from a fixed start and jumps when a test moves it; the test then
+Parley's clock runs from a fixed start and jumps when a test moves it. The test then
 wakes the scheduler, which posts what is due through the outbox to the stand-in.
 """
 
