@@ -316,9 +316,13 @@ async def send_load(port: int, payload: bytes, concurrency: int, total: int) -> 
 
 
 def command_payload(mattermost: MattermostStandIn, port: int) -> bytes:
-    """Return the raw POST Mattermost sends for `/sfu standup` to that port."""
+    """Return the raw POST Mattermost sends for `/sfu new standup` to that port.
+
+    `new`, because plain `/sfu` in one channel would create a room once and then
+    offer that room to every later request.
+    """
     url = f"http://127.0.0.1:{port}/mattermost"
-    wire = mattermost.build_request(url, "/sfu standup", token=TOKEN)
+    wire = mattermost.build_request(url, "/sfu new standup", token=TOKEN)
     headers = [
         ("Host", f"127.0.0.1:{port}"),
         ("User-Agent", "Mattermost-Bot/1.1"),
