@@ -279,3 +279,27 @@ def test_blank_bot_token_is_rejected():
 
     with pytest.raises(ConfigError, match="must not be empty or blank"):
         load_settings(environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"PARLEY_JANUS_URL": "ws://u:hunter2pw@127.0.0.1:41999"}, "janus.url"),
+        ({"PARLEY_PUBLIC_URL": "https://u:hunter2pw@meet.example.org"}, "public_url"),
+        (
+            {
+                "PARLEY_MATTERMOST_URL": BOT_URL,
+                "PARLEY_MATTERMOST_BOT_TOKEN": "t",
+                "PARLEY_MATTERMOST_CALLBACK_URL": "http://u:hunter2pw@127.0.0.1:8080",
+            },
+            "callback_url",
+        ),
+    ],
+)
+def test_password_in_any_url_is_rejected_unprinted(environ, key):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=environ)
+
+    assert key in str(caught.value)
+    assert "must not contain a user name or password" in str(caught.value)
+    assert "hunter2pw" not in str(caught.value)

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -66,6 +67,7 @@ class ServerSettings(_Section):
     @classmethod
     def _check_public_url(cls, value: str) -> str:
         parts = urlsplit(value)
+        _reject_credentials(parts, "it goes into every meeting link")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
                 f"{value!r} is not an http(s) URL; give the base address browsers use "
@@ -89,6 +91,13 @@ class SlashCommand(_Section):
         if not trigger.startswith("/") or len(trigger) < 2 or " " in trigger:
             raise ValueError(f"{value!r} is not a slash command trigger such as '/sfu'")
         return trigger
+
+
+def _reject_credentials(parts: SplitResult, where: str) -> None:
+    # A password in a URL would be printed by check-config and logged, so the value
+    # is not quoted in the message either.
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"the URL must not contain a user name or password; {where}")
 
 
 def _has_valid_port(parts: SplitResult) -> bool:
@@ -119,17 +128,16 @@ class MattermostSettings(_Section):
 
     @field_validator("url", "callback_url")
     @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
+    def _check_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         parts = urlsplit(value)
-        if parts.username is not None or parts.password is not None:
-            # A password here would be printed by check-config and sent as Basic
-            # auth in place of the bot token, so the value is not quoted either.
-            raise ValueError(
-                "the URL must not contain a user name or password; give the bot "
-                "token in PARLEY_MATTERMOST_BOT_TOKEN instead"
-            )
+        if info.field_name == "url":
+            # httpx would send such a password as Basic auth instead of the token.
+            where = "give the bot token in PARLEY_MATTERMOST_BOT_TOKEN instead"
+        else:
+            where = "Mattermost sends button clicks without any"
+        _reject_credentials(parts, where)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
                 f"{value!r} is not an http(s) URL such as https://chat.example.org"
@@ -205,6 +213,8 @@ class JanusSettings(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reject_credentials(urlsplit(value), "Janus's WebSocket API takes none")
         if value is not None and urlsplit(value).scheme not in ("ws", "wss"):
             raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
         return value

@@ -77,14 +77,17 @@ class JanusMediaGateway:
         if janus.url is not None:
             return cls(JanusController(janus.url, None))
 
+        # Named by the WebSocket port, which no two Janus processes share, so that
+        # Parley processes sharing one data directory keep their Janus apart.
+        data_dir = settings.server.data_dir.resolve()
         process = JanusProcessSettings(
-            config_dir=settings.server.data_dir.resolve() / "janus",
+            config_dir=data_dir / f"janus-{janus.ws_port}",
             ws_port=janus.ws_port,
             rtp_port_range=janus.rtp_port_range,
             ice_interfaces=list(janus.interfaces),
             nat_1_1_mapping=janus.nat_1_1_mapping,
             stun_server=janus.stun_server,
-            log_file=settings.server.data_dir.resolve() / "janus.log",
+            log_file=data_dir / f"janus-{janus.ws_port}.log",
         )
         supervisor = JanusSupervisor(process, binary=janus.binary)
         return cls(JanusController(process.ws_url, supervisor))
