@@ -213,6 +213,15 @@ def test_when_in_the_past_is_422_with_message(client):
         ({"start": "2027-01-20T10:00:00"}, "start"),
         ({"start": "2027-01-20T10:00:00Z", "every": []}, "every"),
         ({"start": "9999-12-31T23:59:00+00:00", "every": ["monday"]}, "start"),
+        (
+            {
+                "start": "9999-12-31T23:59:00-12:00",
+                "every": ["friday"],
+                "timezone": "Pacific/Kiritimati",
+            },
+            "start",
+        ),
+        ({"start": "0001-01-01T00:00:00+14:00"}, "start"),
         ({"start": "2027-01-20T10:00:00Z", "every": ["someday"]}, "every"),
         ({"when": "tomorrow 9:30", "timezone": "Mars/Olympus"}, "timezone"),
         ({"when": "tomorrow 9:30", "timezone": "../../etc/passwd"}, "timezone"),
@@ -402,3 +411,20 @@ def test_without_bot_is_503(tmp_path, method, path, body):
     assert response.status_code == 503
     assert response.json()["error"] == "bot_not_configured"
     assert "PARLEY_MATTERMOST_URL" in response.json()["message"]
+
+
+def test_channel_the_bot_cannot_post_in_is_422(client, monkeypatch):
+    bot = client.app.state.parley.commands.schedules.bot
+
+    async def cannot_post(channel_id):
+        return False
+
+    monkeypatch.setattr(bot, "can_post", cannot_post)
+
+    response = create(client, title="Standup", when="tomorrow 9:30")
+
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "channel_id"]
+    assert "cannot post in this channel" in error["msg"]
+    assert listed(client) == []

@@ -229,6 +229,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 async def create_schedule(request: Request, body: ScheduleCreate) -> ScheduledMeeting:
     commands = _commands(request)
     schedule_request = await _read_request(commands, body)
+    if await commands.bot.can_post(body.channel_id) is False:
+        # The reminders would fail the same way, so nothing is scheduled.
+        bot = commands.bot.username
+        raise _invalid(
+            "channel_id",
+            f"Parley's bot @{bot} cannot post in this channel; add it to the "
+            "channel, then schedule the meeting again.",
+            body.channel_id,
+        )
     organiser = Organiser(user_name=body.organiser or "", channel_id=body.channel_id)
 
     schedule = await commands.service.schedule(schedule_request, organiser)
@@ -365,7 +374,11 @@ def _request_from_start(
 ) -> ScheduleRequest:
     start = start.replace(second=0, microsecond=0)
     recurrence = None
-    first = start.astimezone(UTC)
+    try:
+        first = start.astimezone(UTC)
+    except OverflowError:
+        # An offset that moves year 1 or year 9999 out of the datetime range.
+        raise _invalid("start", "The start is out of range.", body.start) from None
     if first - now > MAX_AHEAD:
         # Checked before the recurrence, which finds no occurrence after year 9999.
         raise _invalid(
