@@ -293,3 +293,23 @@ def test_empty_feed_is_valid():
 
     assert calendar.walk("VEVENT") == []
     assert str(calendar["NAME"]) == "Nothing yet"
+
+
+def test_every_file_carries_the_same_vtimezone():
+    zone = ZoneInfo("America/New_York")
+    march = CalendarEvent(
+        uid="a@parley",
+        title="a",
+        start=datetime(2027, 3, 20, 14, tzinfo=UTC),
+        zone=zone,
+    )
+    november = CalendarEvent(
+        uid="b@parley", title="b", start=datetime(2027, 11, 7, 6, tzinfo=UTC), zone=zone
+    )
+    stamp = datetime(2027, 1, 1, tzinfo=UTC)
+
+    def vtimezone(event: CalendarEvent) -> bytes:
+        calendar = Calendar.from_ical(event_ics(event, stamp=stamp))
+        return calendar.walk("VTIMEZONE")[0].to_ical()
+
+    assert vtimezone(march) == vtimezone(november)

@@ -326,3 +326,11 @@ async def test_recurring_first_reminder_too_early_is_skipped(
 
     assert schedule.remind_before == timedelta(minutes=10)
     assert poster.reminders == [(schedule.short_id, first + timedelta(days=1), False)]
+
+
+async def test_halfway_reminder_is_whole_minutes(database, clock, poster, rooms):
+    start = NOW + timedelta(minutes=5, seconds=45)
+
+    schedule = await schedule_meeting(database, clock, start)
+
+    assert schedule.remind_before == timedelta(minutes=2)

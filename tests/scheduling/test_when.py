@@ -632,3 +632,21 @@ def test_ordinary_wall_time_is_not_repeated():
     )
 
     assert not request.repeated_by_dst
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("in 2m m16", "m16"),
+        ("in 2m am", "am"),
+        ("in 2m tomorrow's agenda", "tomorrow's agenda"),
+        ("in 2m pm review", "pm review"),
+        ("in 2m 5pm review", "5pm review"),
+        ("in 2m 1:1 with alice", "1:1 with alice"),
+    ],
+)
+def test_words_after_a_duration_are_the_title(text, title):
+    request = parse_schedule(text, now=NOW, zone=ZoneInfo("UTC"))
+
+    assert request.start == NOW + timedelta(minutes=2)
+    assert request.title == title

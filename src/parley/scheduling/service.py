@@ -104,8 +104,12 @@ class ScheduleService:
             return request.remind_before
         until_start = request.start - self.clock.now()
         if request.recurrence is None and until_start < self.default_remind:
-            half = timedelta(seconds=int(until_start.total_seconds() // 2))
-            return half if half >= MIN_REMIND else timedelta(0)
+            half = int(until_start.total_seconds() // 2)
+            if half >= 60:
+                half -= half % 60  # whole minutes, as the reply states them
+            return (
+                timedelta(seconds=half) if half >= MIN_REMIND.seconds else timedelta(0)
+            )
         return self.default_remind
 
     async def cancel(self, schedule: Schedule) -> bool:

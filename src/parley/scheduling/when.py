@@ -443,6 +443,10 @@ def _count_when_words(words: list[str], reader: _Reader) -> tuple[int, _Reading]
         raise _unparseable(" ".join(words))
 
     best = timed[0]
+    if reader.is_duration(" ".join(words[:best]), readings[best - 1]):
+        # "in 2m" is complete: what follows is the title, even a word such as
+        # "pm", "m16" or "tomorrow's" that dateparser would fold into the time.
+        return best, readings[best - 1]
     for count in timed[1:]:
         if _extends(words[best:count], reader):
             best = count
