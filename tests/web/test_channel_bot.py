@@ -608,3 +608,20 @@ async def test_end_picks_the_callers_own_meeting(mattermost, parley) -> None:
 
     assert outcome.ephemeral[0].message == "You ended **standup** for everyone."
     assert await parley.meeting_state(slug_from(mine)) is MeetingState.ENDED
+
+
+async def test_meeting_live_in_another_process_is_not_ended(mattermost, parley) -> None:
+    await sfu(mattermost, parley, "/sfu standup")
+    slug = slug_from(await wait_for_bot_post(mattermost))
+    service = parley.app.state.parley.service
+    meeting = await service.find_open_meeting(slug)
+    # Someone joined through another Parley process on the same database.
+    await service.store.add_participant(
+        meeting, "p-elsewhere", "Eve", parley.clock.now()
+    )
+
+    async with participant(parley, slug, "Ada") as ada:
+        await leave(ada)
+    await asyncio.sleep(1.5)  # longer than the 1 s grace period
+
+    assert await parley.meeting_state(slug) is MeetingState.OPEN

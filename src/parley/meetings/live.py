@@ -398,6 +398,7 @@ class LiveRooms:
         self._rooms: dict[str, LiveRoom] = {}
         self._empty_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._started_at = service.clock.now()
 
     def get(self, meeting: Meeting) -> LiveRoom:
         self._disarm_empty_timer(meeting.slug)
@@ -456,8 +457,28 @@ class LiveRooms:
             meeting = await self.service.find_open_meeting(slug)
         except (RoomNotFound, RoomEnded):
             return  # ended some other way meanwhile
+        if await self._present_elsewhere(meeting):
+            self._arm_empty_timer(meeting, self.grace)
+            return
         logger.info("Meeting %s is empty; ending it", slug)
         await self.service.end_meeting(meeting)
+
+    async def _present_elsewhere(self, meeting: Meeting) -> bool:
+        """Return whether someone is in the meeting through another Parley process.
+
+        Participants who joined since this process started and have not left must
+        be connected to another process on the same database. Older rows without a
+        leave time are left over from a process that stopped without recording it.
+        """
+        # TODO: a participant of another process who joined before this process
+        # started looks like such a leftover, so a restart here can still end a
+        # meeting that is live elsewhere. Telling them apart needs a heartbeat per
+        # process in the database.
+        records = await self.service.store.list_participants(meeting)
+        return any(
+            record.left_at is None and record.joined_at >= self._started_at
+            for record in records
+        )
 
     def apply_access(self, meeting: Meeting) -> None:
         """Give the live room, if any, the meeting's new password and duration."""
