@@ -1,7 +1,13 @@
 import asyncio
+from datetime import timedelta
 
 from parley import worker as worker_module
+from parley.clock import SystemClock
 from parley.worker import Worker
+
+
+async def nothing_due():
+    return None
 
 
 async def test_wake_runs_a_pass():
@@ -11,10 +17,7 @@ async def test_wake_runs_a_pass():
         passes.append(1)
         return False
 
-    async def idle_time():
-        return 60.0
-
-    worker = Worker("test worker", run_pass, idle_time)
+    worker = Worker("test worker", run_pass, nothing_due, SystemClock(), lambda: 60.0)
     worker.start()
     await asyncio.sleep(0.05)
     worker.wake()
@@ -34,10 +37,7 @@ async def test_failed_pass_is_logged_and_retried(monkeypatch, caplog):
             raise RuntimeError("database is locked")
         return False
 
-    async def idle_time():
-        return 60.0
-
-    worker = Worker("test worker", run_pass, idle_time)
+    worker = Worker("test worker", run_pass, nothing_due, SystemClock(), lambda: 60.0)
     worker.start()
     await asyncio.sleep(0.1)
     await worker.stop()
@@ -56,13 +56,29 @@ async def test_busy_pass_runs_again_at_once():
             return True
         return False
 
-    async def idle_time():
-        return 60.0
-
-    worker = Worker("test worker", run_pass, idle_time)
+    worker = Worker("test worker", run_pass, nothing_due, SystemClock(), lambda: 60.0)
     worker.start()
     await asyncio.sleep(0.05)
     await worker.stop()
 
     assert work == [0]
 
+
+async def test_sleeps_until_the_next_item_is_due():
+    passes = []
+    clock = SystemClock()
+
+    async def run_pass():
+        passes.append(clock.now())
+        return False
+
+    async def next_due():
+        return passes[0] + timedelta(seconds=0.1) if len(passes) == 1 else None
+
+    worker = Worker("test worker", run_pass, next_due, clock, lambda: 60.0)
+    worker.start()
+    await asyncio.sleep(0.3)
+    await worker.stop()
+
+    assert len(passes) == 2
+    assert passes[1] - passes[0] >= timedelta(seconds=0.09)

@@ -12,29 +12,41 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from parley.types import Clock
 
 logger = logging.getLogger(__name__)
 
 # After a failed pass, the time to wait before the next one.
 FAILURE_PAUSE = 5.0
+# The shortest sleep between passes, so that an item due now that a pass could not
+# take (held by another process, say) does not make the loop spin.
+MIN_WAIT = 0.01
 
 
 class Worker:
-    """Runs `run_pass` in a loop, sleeping `idle_time()` seconds between passes.
+    """Runs `run_pass` in a loop, sleeping until `next_due()` between passes.
 
     A pass that returns a true value (work was done) is followed at once by
-    another, because finishing one item may make the next one due.
+    another, because finishing one item may make the next one due. Between passes
+    the worker sleeps until the next item is due on `clock`, or `poll_interval()`
+    seconds at most.
     """
 
     def __init__(
         self,
         name: str,
         run_pass: Callable[[], Awaitable[object]],
-        idle_time: Callable[[], Awaitable[float]],
+        next_due: Callable[[], Awaitable[datetime | None]],
+        clock: Clock,
+        poll_interval: Callable[[], float],
     ) -> None:
         self.name = name
         self._run_pass = run_pass
-        self._idle_time = idle_time
+        self._next_due = next_due
+        self._clock = clock
+        self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,3 +80,10 @@ class Worker:
                 wait = FAILURE_PAUSE
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _idle_time(self) -> float:
+        due = await self._next_due()
+        if due is None:
+            return self._poll_interval()
+        wait = (due - self._clock.now()).total_seconds()
+        return min(max(wait, MIN_WAIT), self._poll_interval())

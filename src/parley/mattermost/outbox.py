@@ -62,7 +62,15 @@ class Outbox:
         self.max_retry = max_retry
         self.give_up_after = give_up_after
         self.poll_interval = poll_interval
-        self._worker = Worker("Mattermost outbox", self.deliver_due, self._idle_time)
+        # Polled even with nothing due here: another process may add entries, and a
+        # dead process's lease runs out.
+        self._worker = Worker(
+            "Mattermost outbox",
+            self.deliver_due,
+            store.next_attempt_at,
+            clock,
+            lambda: self.poll_interval,
+        )
 
     # ---------------------------------------------------------------- enqueue
 
@@ -105,15 +113,6 @@ class Outbox:
 
     async def stop(self) -> None:
         await self._worker.stop()
-
-    async def _idle_time(self) -> float:
-        # Poll even with nothing due here: another process may add entries, and a
-        # dead process's lease runs out.
-        due = await self.store.next_attempt_at()
-        if due is None:
-            return self.poll_interval
-        wait = (due - self.clock.now()).total_seconds()
-        return min(max(wait, 0.01), self.poll_interval)
 
     async def deliver_due(self) -> int:
         """Send every entry that is due now; return how many were settled."""

@@ -59,7 +59,13 @@ class Scheduler:
         self.open_room = open_room
         self.poster = poster
         self.poll_interval = poll_interval
-        self._worker = Worker("scheduler", self.run_due, self._idle_time)
+        self._worker = Worker(
+            "scheduler",
+            self.run_due,
+            store.next_due_at,
+            clock,
+            lambda: self.poll_interval,
+        )
 
     def wake(self) -> None:
         """Run a pass soon, as after a meeting was scheduled or cancelled."""
@@ -70,13 +76,6 @@ class Scheduler:
 
     async def stop(self) -> None:
         await self._worker.stop()
-
-    async def _idle_time(self) -> float:
-        due = await self.store.next_due_at()
-        if due is None:
-            return self.poll_interval
-        wait = (due - self.clock.now()).total_seconds()
-        return min(max(wait, 0.0), self.poll_interval)
 
     async def run_due(self) -> int:
         """Post the reminders and open the rooms that are due; return how many
