@@ -643,6 +643,7 @@ def test_ordinary_wall_time_is_not_repeated():
         ("in 2m pm review", "pm review"),
         ("in 2m 5pm review", "5pm review"),
         ("in 2m 1:1 with alice", "1:1 with alice"),
+        ("in 2m 3 people", "3 people"),
     ],
 )
 def test_words_after_a_duration_are_the_title(text, title):
@@ -650,3 +651,19 @@ def test_words_after_a_duration_are_the_title(text, title):
 
     assert request.start == NOW + timedelta(minutes=2)
     assert request.title == title
+
+
+@pytest.mark.parametrize(
+    ("text", "delay"),
+    [
+        ("in 1 hour 30 minutes standup", timedelta(hours=1, minutes=30)),
+        ("in 1h 30m standup", timedelta(hours=1, minutes=30)),
+        ("in 2 h 30 m standup", timedelta(hours=2, minutes=30)),
+        ("in 1 hour and 15 minutes standup", timedelta(hours=1, minutes=15)),
+    ],
+)
+def test_compound_duration_is_read_whole(text, delay):
+    request = parse_schedule(text, now=NOW, zone=ZoneInfo("UTC"))
+
+    assert request.start == NOW + delay
+    assert request.title == "standup"

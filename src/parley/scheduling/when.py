@@ -444,13 +444,38 @@ def _count_when_words(words: list[str], reader: _Reader) -> tuple[int, _Reading]
 
     best = timed[0]
     if reader.is_duration(" ".join(words[:best]), readings[best - 1]):
-        # "in 2m" is complete: what follows is the title, even a word such as
-        # "pm", "m16" or "tomorrow's" that dateparser would fold into the time.
-        return best, readings[best - 1]
+        return _extend_duration(words, best, readings, reader)
     for count in timed[1:]:
         if _extends(words[best:count], reader):
             best = count
     return best, readings[best - 1]
+
+
+_DURATION_UNIT = re.compile(
+    r"\d*(h|hrs?|hours?|m|mins?|minutes?|d|days?|w|weeks?)", re.IGNORECASE
+)
+_DURATION_PART = re.compile(r"and|\d+(\.\d+)?|" + _DURATION_UNIT.pattern, re.IGNORECASE)
+
+
+def _extend_duration(
+    words: list[str], best: int, readings: list[_Reading | None], reader: _Reader
+) -> tuple[int, _Reading]:
+    """Extend "in 1 hour" by the words that lengthen it ("30 minutes"), no more.
+
+    Other words after a duration are the title, even a word such as "pm", "m16" or
+    "tomorrow's" that dateparser would fold into the time.
+    """
+    chosen = best
+    for count in range(best + 1, len(readings) + 1):
+        if not _DURATION_PART.fullmatch(words[count - 1]):
+            break
+        if not _DURATION_UNIT.fullmatch(words[count - 1]):
+            continue  # a number or "and" counts only with the unit after it
+        reading = readings[count - 1]
+        text = " ".join(words[:count])
+        if _has_time(reading) and reader.is_duration(text, reading):
+            chosen = count
+    return chosen, readings[chosen - 1]
 
 
 def _when_word_limit(words: list[str]) -> int:
