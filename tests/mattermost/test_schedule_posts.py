@@ -35,3 +35,10 @@ def schedule_with(remind: timedelta) -> Schedule:
 )
 def test_remind_text(seconds, locale, text):
     assert remind_text(schedule_with(timedelta(seconds=seconds)), locale) == text
+
+
+def test_skipped_first_reminder_is_not_promised():
+    schedule = schedule_with(timedelta(minutes=5))
+    schedule.reminded_start = schedule.next_start  # too close to start at scheduling
+
+    assert remind_text(schedule, "en") == "only at the start"

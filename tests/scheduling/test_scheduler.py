@@ -334,3 +334,29 @@ async def test_halfway_reminder_is_whole_minutes(database, clock, poster, rooms)
     schedule = await schedule_meeting(database, clock, start)
 
     assert schedule.remind_before == timedelta(minutes=2)
+
+
+async def test_channel_wide_mentions_are_not_invitees(database, clock):
+    service = ScheduleService(SqlScheduleStore(database), clock)
+    request = ScheduleRequest(
+        title="all hands",
+        start=NOW + timedelta(hours=1),
+        zone=BERLIN,
+        local_start=(NOW + timedelta(hours=1)).astimezone(BERLIN).replace(tzinfo=None),
+        invitees=("here", "channel", "all", "bob"),
+    )
+
+    schedule = await service.schedule(request, ORGANISER)
+
+    assert schedule.invitees == ("bob",)
+
+
+async def test_reminder_after_start_is_marked_late(database, clock, poster, rooms):
+    start = NOW + timedelta(hours=1)
+    schedule = await schedule_meeting(database, clock, start)
+    scheduler = make_scheduler(database, clock, poster, rooms)
+
+    # Down from before the reminder until 30 s after the start.
+    await run_at(scheduler, clock, start + timedelta(seconds=30))
+
+    assert poster.reminders == [(schedule.short_id, start, True)]

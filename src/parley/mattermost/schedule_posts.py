@@ -175,7 +175,9 @@ class SchedulePosts:
 
 def remind_text(schedule: Schedule, locale: Locale) -> str:
     seconds = int(schedule.remind_before.total_seconds())
-    if seconds <= 0:
+    first_skipped = schedule.reminded_start == schedule.next_start
+    if seconds <= 0 or (first_skipped and schedule.recurrence is None):
+        # No reminder, or the only one would have come before it was scheduled.
         return message("schedule_no_reminder", locale)
     if seconds < 60:
         return message("schedule_remind_seconds", locale, seconds=seconds)

@@ -126,7 +126,9 @@ class Scheduler:
                 schedule.next_start.isoformat(),
             )
             return
-        late = now - schedule.reminder_at > LATE_NOTE_AFTER
+        late = (
+            now - schedule.reminder_at > LATE_NOTE_AFTER or now >= schedule.next_start
+        )
         logger.info(
             "Reminding channel %s of scheduled meeting %s%s",
             schedule.channel_id,

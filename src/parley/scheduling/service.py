@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 # Short ids are typed by people, so they avoid letters and digits that look alike.
 SHORT_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 SHORT_ID_LENGTH = 6
+# Mattermost's mentions of a whole channel: not users to invite, and a bot post
+# repeating them would notify everyone in the channel twice.
+CHANNEL_WIDE = frozenset({"here", "channel", "all"})
 # A reminder closer to the start than this would arrive with the room's own post.
 MIN_REMIND = timedelta(seconds=30)
 
@@ -71,7 +74,9 @@ class ScheduleService:
                 root_id=organiser.root_id,
                 organiser_id=organiser.user_id,
                 organiser_name=organiser.user_name,
-                invitees=request.invitees,
+                invitees=tuple(
+                    name for name in request.invitees if name not in CHANNEL_WIDE
+                ),
                 days=None if recurrence is None else recurrence.days,
                 local_time=None if recurrence is None else recurrence.time,
             )
