@@ -625,3 +625,20 @@ async def test_meeting_live_in_another_process_is_not_ended(mattermost, parley) 
     await asyncio.sleep(1.5)  # longer than the 1 s grace period
 
     assert await parley.meeting_state(slug) is MeetingState.OPEN
+
+
+async def test_simultaneous_sfu_opens_one_room(mattermost, parley) -> None:
+    outcomes = await asyncio.gather(
+        *(sfu(mattermost, parley, f"/sfu standup {number}") for number in range(6))
+    )
+
+    assert all(outcome.error is None for outcome in outcomes)
+    await wait_for_bot_post(mattermost)
+    await asyncio.sleep(0.5)  # any second post would be queued by now
+    assert len(bot_posts(mattermost)) == 1
+    offers = [
+        outcome
+        for outcome in outcomes
+        if "already open in this channel" in outcome.ephemeral[0].message
+    ]
+    assert len(offers) == 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 import httpx
@@ -50,6 +51,10 @@ class SlashCommands:
         self.http = http
         self.bot = bot
         self.schedules = schedules
+        # Locks live only while a creation holds or awaits them.
+        self._creating: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self.locale: Locale = settings.mattermost.locale
         self._background: set[asyncio.Task[None]] = set()
 
@@ -82,14 +87,15 @@ class SlashCommands:
                 return ephemeral_reply(message("schedule_needs_bot", self.locale))
             return await self.schedules.run(command, request, invocation.text)
 
-        if invocation.action == "create":
+        offer_open = invocation.action == "create"
+        if offer_open:
             offer = await self._open_meeting_here(command, request)
             if offer is not None:
                 return offer
         title = invocation.title or message(
             "default_title", self.locale, user=request.user_name or "Parley"
         )
-        return await self._create(command, request, title)
+        return await self._create(command, request, title, offer_open=offer_open)
 
     async def _open_meeting_here(
         self, command: SlashCommand, request: SlashRequest
@@ -197,7 +203,12 @@ class SlashCommands:
         await self.live_rooms.end_meeting(meeting, reason="ended")
 
     async def _create(
-        self, command: SlashCommand, request: SlashRequest, title: str
+        self,
+        command: SlashCommand,
+        request: SlashRequest,
+        title: str,
+        *,
+        offer_open: bool = False,
     ) -> dict[str, Any]:
         if not self.service.gateway.ready:
             logger.warning(
@@ -205,7 +216,9 @@ class SlashCommands:
             )
             return ephemeral_reply(message("media_unavailable", self.locale))
 
-        reply = asyncio.ensure_future(self._create_and_reply(command, request, title))
+        reply = asyncio.ensure_future(
+            self._create_and_reply(command, request, title, offer_open=offer_open)
+        )
         deadline = self.settings.mattermost.reply_deadline
         done, _ = await asyncio.wait({reply}, timeout=deadline)
         if done:
@@ -216,15 +229,29 @@ class SlashCommands:
         return ephemeral_reply(message("creating", self.locale, title=title))
 
     async def _create_and_reply(
-        self, command: SlashCommand, request: SlashRequest, title: str
+        self,
+        command: SlashCommand,
+        request: SlashRequest,
+        title: str,
+        *,
+        offer_open: bool,
     ) -> dict[str, Any]:
-        try:
-            meeting = await self.service.create_meeting(
-                title, _origin(request), ends_when_empty=True
-            )
-        except JanusError:
-            return ephemeral_reply(message("creation_failed", self.locale, title=title))
-        self.live_rooms.watch(meeting)
+        # One creation at a time per channel, so that commands sent together are
+        # offered the first one's meeting instead of each opening a room.
+        async with self._channel_lock(request.channel_id):
+            if offer_open:
+                offer = await self._open_meeting_here(command, request)
+                if offer is not None:
+                    return offer
+            try:
+                meeting = await self.service.create_meeting(
+                    title, _origin(request), ends_when_empty=True
+                )
+            except JanusError:
+                return ephemeral_reply(
+                    message("creation_failed", self.locale, title=title)
+                )
+            self.live_rooms.watch(meeting)
 
         channel_reply = self._meeting_reply(command, request, meeting)
         if self.bot is None:
@@ -239,6 +266,12 @@ class SlashCommands:
         )
         link = join_link(self.settings, meeting)
         return ephemeral_reply(f"{self.settings.message_for(command)} {link}")
+
+    def _channel_lock(self, channel_id: str) -> asyncio.Lock:
+        lock = self._creating.get(channel_id)
+        if lock is None:
+            lock = self._creating[channel_id] = asyncio.Lock()
+        return lock
 
     def _meeting_reply(
         self, command: SlashCommand, request: SlashRequest, meeting: Meeting
