@@ -303,3 +303,11 @@ def test_password_in_any_url_is_rejected_unprinted(environ, key):
     assert key in str(caught.value)
     assert "must not contain a user name or password" in str(caught.value)
     assert "hunter2pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "zone", ["localtime", "Factory", "posix/Europe/Berlin", "Mars"]
+)
+def test_default_timezone_must_be_a_zone_name(zone):
+    with pytest.raises(ConfigError, match="is not an IANA time zone name"):
+        load_settings(environ={"PARLEY_DEFAULT_TIMEZONE": zone})

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from parley.errors import ConfigError
+from parley.scheduling.recurrence import is_zone_name
 
 Locale = Literal["zh", "en"]
 ResponseType = Literal["in_channel", "ephemeral"]
@@ -248,13 +248,11 @@ class ScheduleSettings(_Section):
     @field_validator("default_timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_zone_name(value):
             raise ValueError(
                 f"{value!r} is not an IANA time zone name such as 'Europe/Berlin' "
                 "or 'Asia/Shanghai'"
-            ) from None
+            )
         return value
 
 

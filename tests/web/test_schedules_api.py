@@ -222,6 +222,15 @@ def test_when_in_the_past_is_422_with_message(client):
             "start",
         ),
         ({"start": "0001-01-01T00:00:00+14:00"}, "start"),
+        ({"start": "0001-01-01T00:00:00+00:00", "every": ["monday"]}, "start"),
+        (
+            {
+                "start": "0001-01-01T00:00:00+00:00",
+                "every": ["monday"],
+                "timezone": "America/New_York",
+            },
+            "start",
+        ),
         ({"start": "2027-01-20T10:00:00Z", "every": ["someday"]}, "every"),
         ({"when": "tomorrow 9:30", "timezone": "Mars/Olympus"}, "timezone"),
         ({"when": "tomorrow 9:30", "timezone": "../../etc/passwd"}, "timezone"),

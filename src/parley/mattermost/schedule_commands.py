@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from parley.config import Settings, SlashCommand
 from parley.errors import MattermostApiError
@@ -28,6 +28,7 @@ from parley.mattermost.schedule_posts import (
 )
 from parley.mattermost.slash import MAX_TITLE_CHARS, SlashRequest, ephemeral_reply
 from parley.scheduling.model import Schedule, ScheduleState
+from parley.scheduling.recurrence import is_zone_name
 from parley.scheduling.scheduler import Scheduler
 from parley.scheduling.service import Organiser, ScheduleService
 from parley.scheduling.when import ScheduleError, parse_schedule
@@ -150,11 +151,12 @@ class ScheduleCommands:
             )
             return default, True
         name = _zone_name(user.get("timezone"))
-        try:
-            return (ZoneInfo(name), False) if name else (default, False)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not name:
+            return default, False
+        if not is_zone_name(name):
             logger.warning("User %s has an unknown time zone %r", user_id, name)
             return default, True
+        return ZoneInfo(name), False
 
     async def _list(self, request: SlashRequest) -> dict[str, Any]:
         schedules = await self.service.store.list_upcoming(

@@ -8,6 +8,8 @@ a DTSTART with a TZID, so calendar clients that expand our RRULE get the same in
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Literal
@@ -107,3 +109,22 @@ class Recurrence:
         # DTSTART, so starting on a day the meeting skips adds no occurrence.
         rule = rrulestr(self.rrule(), dtstart=first)
         return [moment.astimezone(UTC) for moment in rule.xafter(after, count=count)]
+
+
+# In the zone database, but not a place: "localtime" is whatever zone the server
+# runs in, and "Factory" is a placeholder.
+_NOT_PLACES = frozenset({"localtime", "Factory"})
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
+
+
+def is_zone_name(name: str) -> bool:
+    """Return whether `name` is an IANA time zone name such as 'Europe/Berlin'.
+
+    Paths that zoneinfo would also open, such as 'posix/Europe/Berlin' or
+    'localtime', are not names a user picks, so they do not count.
+    """
+    return name in _known_zones()

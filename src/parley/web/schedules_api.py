@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +28,7 @@ from pydantic import (
 from parley.mattermost.schedule_commands import ScheduleCommands
 from parley.mattermost.schedule_posts import calendar_link
 from parley.scheduling.model import Schedule, ScheduleState
-from parley.scheduling.recurrence import Recurrence
+from parley.scheduling.recurrence import Recurrence, is_zone_name
 from parley.scheduling.service import Organiser
 from parley.scheduling.when import (
     MAX_AHEAD,
@@ -182,14 +182,11 @@ class ScheduleCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _check_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"{value!r} is not an IANA time zone name such as "
-                    "'Europe/Berlin' or 'Asia/Shanghai'"
-                ) from None
+        if value is not None and not is_zone_name(value):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name such as "
+                "'Europe/Berlin' or 'Asia/Shanghai'"
+            )
         return value
 
 
@@ -388,9 +385,14 @@ def _request_from_start(
         )
     if body.every is not None:
         days = frozenset(DAY_NAMES.index(day) for day in body.every)
-        recurrence = Recurrence(days, start.astimezone(zone).time(), zone)
-        # Occurrences fall on whole minutes, so this is the first at or after start.
-        first = recurrence.next_after(start - timedelta(minutes=1))
+        try:
+            recurrence = Recurrence(days, start.astimezone(zone).time(), zone)
+            # Occurrences fall on whole minutes, so this is the first at or after
+            # start.
+            first = recurrence.next_after(start - timedelta(minutes=1))
+        except (OverflowError, IndexError):
+            # dateutil and datetime give up on dates next to year 1 or year 9999.
+            raise _invalid("start", "The start is out of range.", body.start) from None
 
     if first <= now:
         raise _invalid("start", f"{first.isoformat()} has passed.", body.start)
