@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vCalAddress, vRecur
+from icalendar import Calendar, Event, vCalAddress, vRecur
+
+from parley.scheduling.vtimezone import build_vtimezone
 
 PRODID = "-//Parley//Parley meetings//EN"
 DEFAULT_DURATION = timedelta(minutes=30)
-# Before any meeting Parley can schedule, since those start at most a year ahead.
-VTIMEZONE_FROM = date(2020, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -109,27 +109,13 @@ def _add_events(
     """
     vevents = [_vevent(event, stamp) for event in events]
     tzids = {vevent["DTSTART"].params.get("TZID") for vevent in vevents} - {None}
-    for tzid in sorted(tzids):
-        calendar.add_component(_timezone(tzid))
+    if tzids:
+        first_day = min(event.start.astimezone(event.zone).date() for event in events)
+        for tzid in sorted(tzids):
+            calendar.add_component(build_vtimezone(tzid, first_day))
 
     for vevent in vevents:
         calendar.add_component(vevent)
-
-
-def _timezone(key: str) -> Timezone:
-    """Build the VTIMEZONE of `key` from the IANA database (tzdata).
-
-    The definition starts on a fixed day rather than at the default of 1970, which
-    makes it several times longer. Every file then carries the same definition for a
-    TZID: some parsers (vobject among them) keep the first VTIMEZONE they read for a
-    TZID and apply it to later files, which shifted times when each file's definition
-    began at its own first event. It ends where icalendar's default ends (2038).
-    """
-    # NOTE: icalendar 7.3 writes the DTSTART of a DAYLIGHT part as the first local
-    # time after the change (03:00) where RFC 5545 uses the last one before it
-    # (02:00). Only an app that reads the VTIMEZONE rather than its own zone data
-    # would place times in that hour one hour off, and only on the changeover day.
-    return Timezone.from_tzid(key, first_date=VTIMEZONE_FROM)
 
 
 def _vevent(event: CalendarEvent, stamp: datetime) -> Event:
