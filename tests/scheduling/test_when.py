@@ -667,3 +667,32 @@ def test_compound_duration_is_read_whole(text, delay):
 
     assert request.start == NOW + delay
     assert request.title == "standup"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2027-01-20 14:00+02:00 review",
+        "2027-01-20 14:00Z review",
+        "tomorrow 2pm UTC+2 x",
+    ],
+)
+def test_utc_offset_is_refused(text):
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(text, now=NOW, zone=ZoneInfo("Asia/Tokyo"))
+
+    assert caught.value.key == "schedule_offset"
+    assert caught.value.values["zone"] == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("tomorrow 10:00 q-2 review", "q-2 review"),
+        ("tomorrow 10:00 +1 call", "+1 call"),
+    ],
+)
+def test_dashes_and_plus_in_titles_are_not_offsets(text, title):
+    request = parse_schedule(text, now=NOW, zone=ZoneInfo("Asia/Tokyo"))
+
+    assert request.title == title

@@ -117,6 +117,17 @@ SCHEDULE_MESSAGES: dict[str, dict[Locale, str]] = {
         ),
     },
     # A notice, not an error: ScheduleRequest.skipped_by_dst is true.
+    "schedule_offset": {
+        "en": (
+            "`{when}` has a UTC offset, which Parley does not read. Give the time in "
+            "your own zone ({zone}), for example `{trigger} schedule tomorrow 14:00 "
+            "review`."
+        ),
+        "zh": (
+            "`{when}` 带有 UTC 偏移,Parley 不读取偏移。请按您的时区({zone})给出时间,"
+            "例如 `{trigger} schedule 明天 14:00 评审`。"
+        ),
+    },
     # A notice, not an error: ScheduleRequest.repeated_by_dst is true.
     "schedule_repeated_by_dst": {
         "en": (

@@ -427,7 +427,26 @@ def _split_when(text: str, reader: _Reader) -> tuple[_When, str]:
     words = text.split()
     count, reading = _count_when_words(words, reader)
     when = " ".join(words[:count])
+    typed = " ".join(words[: count + 1])
+    if _OFFSET.search(typed):
+        raise ScheduleError(
+            f"{typed!r} has a UTC offset, which Parley does not read.",
+            key="schedule_offset",
+            when=typed,
+            zone=reader.zone.key,
+        )
     return _When(when, when, reading), " ".join(words[count:])
+
+
+# A UTC offset after a clock time, "14:00+02:00" or "14:00Z", or an offset word
+# right after the time, "2pm UTC+2".
+# dateparser drops these when it reads a wall time, which would silently move the
+# meeting, so they are refused instead.
+_OFFSET = re.compile(
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}(?::?\d{2})?|Z)\b"
+    r"|^(?:UTC|GMT)[+-]\d|\s(?:UTC|GMT)\s*[+-]\s*\d",
+    re.IGNORECASE,
+)
 
 
 def _count_when_words(words: list[str], reader: _Reader) -> tuple[int, _Reading]:
