@@ -203,6 +203,14 @@ MESSAGES: dict[str, dict[Locale, str]] = {
         "en": "{minutes} min before",
         "zh": "提前 {minutes} 分钟提醒",
     },
+    "schedule_remind_hours": {
+        "en": "{hours} h before",
+        "zh": "提前 {hours} 小时提醒",
+    },
+    "schedule_remind_days": {
+        "en": "{days} d before",
+        "zh": "提前 {days} 天提醒",
+    },
     "schedule_remind_seconds": {
         "en": "{seconds} s before",
         "zh": "提前 {seconds} 秒提醒",

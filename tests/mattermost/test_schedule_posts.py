@@ -31,6 +31,10 @@ def schedule_with(remind: timedelta) -> Schedule:
         (60, "en", "1 min before"),
         (600, "zh", "提前 10 分钟提醒"),
         (52, "zh", "提前 52 秒提醒"),
+        (3600, "en", "1 h before"),
+        (5400, "en", "90 min before"),
+        (7 * 86400, "en", "7 d before"),
+        (86400, "zh", "提前 1 天提醒"),
     ],
 )
 def test_remind_text(seconds, locale, text):

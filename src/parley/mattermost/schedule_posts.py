@@ -181,6 +181,10 @@ def remind_text(schedule: Schedule, locale: Locale) -> str:
         return message("schedule_no_reminder", locale)
     if seconds < 60:
         return message("schedule_remind_seconds", locale, seconds=seconds)
+    if seconds % 86_400 == 0:
+        return message("schedule_remind_days", locale, days=seconds // 86_400)
+    if seconds % 3_600 == 0:
+        return message("schedule_remind_hours", locale, hours=seconds // 3_600)
     return message("schedule_remind_before", locale, minutes=seconds // 60)
 
 
