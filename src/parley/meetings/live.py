@@ -141,6 +141,9 @@ class LiveRoom:
         # Send `joined` before anything else can reach this participant, so the
         # browser never receives stream_available for someone not yet announced.
         others = self.others(participant)
+        # Whoever joins after this point learns of this participant from their own
+        # `joined`, so only those in the room now are told separately.
+        told = list(self.participants)
         self.participants[participant.id] = participant
         await send(
             {
@@ -159,10 +162,11 @@ class LiveRoom:
             self.meeting.slug,
             len(self.participants),
         )
-        await self._broadcast(
-            {"type": "participant_joined", "participant": participant.describe()},
-            exclude=participant.id,
-        )
+        frame = {"type": "participant_joined", "participant": participant.describe()}
+        for other_id in told:
+            other = self.participants.get(other_id)
+            if other is not None:
+                await other.send(frame)
         await self.service.mark_started(self.meeting)
         self.arm_deadline()
         await self._report_participants()
