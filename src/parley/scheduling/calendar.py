@@ -109,10 +109,8 @@ def _add_events(
     """
     vevents = [_vevent(event, stamp) for event in events]
     tzids = {vevent["DTSTART"].params.get("TZID") for vevent in vevents} - {None}
-    if tzids:
-        first_day = min(event.start.astimezone(event.zone).date() for event in events)
-        for tzid in sorted(tzids):
-            calendar.add_component(build_vtimezone(tzid, first_day))
+    for tzid in sorted(tzids):
+        calendar.add_component(build_vtimezone(tzid))
 
     for vevent in vevents:
         calendar.add_component(vevent)

@@ -4,14 +4,16 @@ icalendar lists every daylight-saving change as an RDATE. Outlook and parsers su
 as vobject read only the first date of such a list, so they apply daylight time in
 one year only. A zone whose changes follow a weekday rule ("second Sunday of March")
 is written here as one STANDARD and one DAYLIGHT part, each with a yearly RRULE, the
-form RFC 5545's own examples use. Zones with other patterns keep icalendar's form.
+form RFC 5545's own examples use. A zone with other patterns (Chile, Morocco, Egypt)
+gets one part per change, read from the zone database for the years meetings can
+fall in.
 """
 
 from __future__ import annotations
 
 import calendar as month_days
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -41,7 +43,7 @@ class _Change:
         return self.local.month, f"{ordinal}{DAY_CODES[self.local.weekday()]}"
 
 
-def build_vtimezone(key: str, fallback_from: date) -> Timezone:
+def build_vtimezone(key: str) -> Timezone:
     """Return the VTIMEZONE of `key`, with yearly RRULEs where the zone allows."""
     zone = ZoneInfo(key)
     changes = [_changes_in(zone, year) for year in CHECK_YEARS]
@@ -49,11 +51,7 @@ def build_vtimezone(key: str, fallback_from: date) -> Timezone:
         return _fixed_offset(key, zone)
     if all(len(year) == 2 for year in changes) and _same_rules(changes):
         return _yearly(key, changes[0])
-    # NOTE: icalendar 7.3 writes a DAYLIGHT part's DTSTART as the first local time
-    # after the change (03:00) where RFC 5545 uses the last one before it (02:00);
-    # only an app that trusts this definition over its own zone data is affected,
-    # and only in that hour of the changeover day.
-    return Timezone.from_tzid(key, first_date=fallback_from - timedelta(days=1))
+    return _each_change(key, [change for year in changes for change in year])
 
 
 def _changes_in(zone: ZoneInfo, year: int) -> list[_Change]:
@@ -114,6 +112,32 @@ def _yearly(key: str, changes: list[_Change]) -> Timezone:
         month, byday = change.rule
         part.add("DTSTART", change.local)
         part.add("RRULE", {"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": byday})
+        part.add("TZOFFSETFROM", change.offset_from)
+        part.add("TZOFFSETTO", change.offset_to)
+        if change.name:
+            part.add("TZNAME", change.name)
+        timezone.add_component(part)
+    return timezone
+
+
+def _each_change(key: str, changes: list[_Change]) -> Timezone:
+    """Write one part per change, for zones whose changes follow no weekday rule.
+
+    Each part has a single DTSTART and no RDATE list, which every parser reads,
+    and the changes come from the zone database itself. They cover CHECK_YEARS,
+    enough for meetings scheduled at most a year ahead.
+    """
+    timezone = Timezone()
+    timezone.add("TZID", key)
+    before = TimezoneStandard()
+    before.add("DTSTART", datetime(1970, 1, 1))
+    before.add("TZOFFSETFROM", changes[0].offset_from)
+    before.add("TZOFFSETTO", changes[0].offset_from)
+    timezone.add_component(before)
+    for change in changes:
+        daylight = change.offset_to > change.offset_from
+        part = TimezoneDaylight() if daylight else TimezoneStandard()
+        part.add("DTSTART", change.local)
         part.add("TZOFFSETFROM", change.offset_from)
         part.add("TZOFFSETTO", change.offset_to)
         if change.name:
