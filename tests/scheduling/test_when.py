@@ -696,3 +696,34 @@ def test_dashes_and_plus_in_titles_are_not_offsets(text, title):
     request = parse_schedule(text, now=NOW, zone=ZoneInfo("Asia/Tokyo"))
 
     assert request.title == title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "14:00 +02:00 review",
+        "tomorrow 10:00 +0200 review",
+        "10am+2 review",
+        "明天 10:00+08:00 周会",
+        "明天 14:00Z 周会",
+    ],
+)
+def test_more_offset_forms_are_refused(text):
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(text, now=NOW, zone=ZoneInfo("Europe/Berlin"))
+
+    assert caught.value.key == "schedule_offset"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("tomorrow 10:00 +15 people", "+15 people"),
+        ("明天 10:00 周会 14:00Z", "周会 14:00Z"),
+        ("2027-01-20 10:00 team-b sync", "team-b sync"),
+    ],
+)
+def test_offset_like_words_in_titles_stay(text, title):
+    request = parse_schedule(text, now=NOW, zone=ZoneInfo("Europe/Berlin"))
+
+    assert request.title == title

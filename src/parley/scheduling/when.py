@@ -422,20 +422,34 @@ def _split_when(text: str, reader: _Reader) -> tuple[_When, str]:
             raise _unparseable(text)
         if not reading.has_time:
             raise _ambiguous(leading.typed)
+        # The rewrite may split "14:00Z", so the text is checked as typed, up to
+        # the start of the title.
+        time_end = len(text) - len(leading.rest)
+        _check_offset(text, reader, before=time_end + 1)
         return _When(leading.when, leading.typed, reading), leading.rest
 
     words = text.split()
     count, reading = _count_when_words(words, reader)
     when = " ".join(words[:count])
-    typed = " ".join(words[: count + 1])
-    if _OFFSET.search(typed):
-        raise ScheduleError(
-            f"{typed!r} has a UTC offset, which Parley does not read.",
-            key="schedule_offset",
-            when=typed,
-            zone=reader.zone.key,
-        )
+    _check_offset(" ".join(words[: count + 1]), reader)
     return _When(when, when, reading), " ".join(words[count:])
+
+
+def _check_offset(typed: str, reader: _Reader, *, before: int | None = None) -> None:
+    """Refuse a UTC offset in the time or right after it, which dateparser drops.
+
+    With `before`, only an offset that starts before that index counts.
+    """
+    match = _OFFSET.search(typed)
+    if match is None or (before is not None and match.start() >= before):
+        return
+    shown = typed[: match.end()].strip()
+    raise ScheduleError(
+        f"{shown!r} has a UTC offset, which Parley does not read.",
+        key="schedule_offset",
+        when=shown,
+        zone=reader.zone.key,
+    )
 
 
 # A UTC offset after a clock time, "14:00+02:00" or "14:00Z", or an offset word
@@ -443,7 +457,9 @@ def _split_when(text: str, reader: _Reader) -> tuple[_When, str]:
 # dateparser drops these when it reads a wall time, which would silently move the
 # meeting, so they are refused instead.
 _OFFSET = re.compile(
-    r"\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}(?::?\d{2})?|Z)\b"
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}(?::?\d{2})?|Z)(?![\w:])"
+    r"|\d{1,2}:\d{2}\s+[+-]\d{2}:?\d{2}(?![\w:])"
+    r"|\d\s*(?:am|pm)[+-]\d"
     r"|^(?:UTC|GMT)[+-]\d|\s(?:UTC|GMT)\s*[+-]\s*\d",
     re.IGNORECASE,
 )
