@@ -727,3 +727,17 @@ def test_offset_like_words_in_titles_stay(text, title):
     request = parse_schedule(text, now=NOW, zone=ZoneInfo("Europe/Berlin"))
 
     assert request.title == title
+
+
+@pytest.mark.parametrize(
+    ("text", "delay"),
+    [
+        ("in 1h30 standup", timedelta(hours=1, minutes=30)),
+        ("in 2h15 standup", timedelta(hours=2, minutes=15)),
+    ],
+)
+def test_hours_with_minutes_is_a_duration(text, delay):
+    request = parse_schedule(text, now=NOW, zone=ZoneInfo("Europe/Berlin"))
+
+    assert request.start == NOW + delay
+    assert request.title == "standup"

@@ -124,6 +124,8 @@ def parse_schedule(
     if now.tzinfo is None:
         raise ValueError(f"parse_schedule needs an aware now, got {now}.")
 
+    # dateparser reads "in 1h30" as the clock time 01:30; spell out the minutes.
+    text = _HOURS_MINUTES.sub(r"\1h \2m", text, count=1)
     words, remind_before, invitees = _take_options(text.split())
     days, rest = _take_recurrence(" ".join(words))
     reader = _Reader(now, zone, locale)
@@ -147,6 +149,9 @@ def parse_schedule(
         remind_before=remind_before,
         invitees=invitees,
     )
+
+
+_HOURS_MINUTES = re.compile(r"^(\s*in\s+\d{1,3})h(\d{1,2})\b", re.IGNORECASE)
 
 
 def warm_up() -> None:
