@@ -78,6 +78,7 @@ def test_create_from_when_returns_201(client):
     assert meeting["next_start"] == "2027-01-16T08:30:00Z"
     assert meeting["rrule"] is None
     assert meeting["remind_minutes"] == 10
+    assert meeting["remind_seconds"] == 600
     assert meeting["state"] == "scheduled"
     assert meeting["organiser"] is None
     assert len(meeting["id"]) == 32
@@ -437,3 +438,10 @@ def test_channel_the_bot_cannot_post_in_is_422(client, monkeypatch):
     assert error["loc"] == ["body", "channel_id"]
     assert "cannot post in this channel" in error["msg"]
     assert listed(client) == []
+
+
+def test_halfway_reminder_shows_its_seconds(client):
+    meeting = create(client, title="Demo", when="in 1m").json()
+
+    assert meeting["remind_minutes"] == 0
+    assert meeting["remind_seconds"] == 30

@@ -205,7 +205,13 @@ class ScheduledMeeting(BaseModel):
         description="RFC 5545 rule of a recurring meeting, null for a one-off one.",
         examples=["FREQ=WEEKLY;BYDAY=MO"],
     )
-    remind_minutes: int
+    remind_minutes: int = Field(
+        description="Whole minutes before each occurrence that the reminder comes."
+    )
+    remind_seconds: int = Field(
+        description="The same in seconds, exact for a reminder under a minute; 0 for "
+        "none."
+    )
     state: StateName
     invitees: list[str]
     created_at: datetime
@@ -453,6 +459,7 @@ def _scheduled_meeting(
         next_start=schedule.next_start,
         rrule=None if recurrence is None else recurrence.rrule(),
         remind_minutes=schedule.remind_before // timedelta(minutes=1),
+        remind_seconds=int(schedule.remind_before.total_seconds()),
         state=schedule.state.value,
         invitees=list(schedule.invitees),
         created_at=schedule.created_at,
