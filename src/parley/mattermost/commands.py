@@ -87,11 +87,9 @@ class SlashCommands:
                 return ephemeral_reply(message("schedule_needs_bot", self.locale))
             return await self.schedules.run(command, request, invocation.text)
 
+        # Plain `/sfu` offers the channel's open meeting; the check runs under the
+        # channel's creation lock in _create_and_reply.
         offer_open = invocation.action == "create"
-        if offer_open:
-            offer = await self._open_meeting_here(command, request)
-            if offer is not None:
-                return offer
         title = invocation.title or message(
             "default_title", self.locale, user=request.user_name or "Parley"
         )
@@ -196,7 +194,7 @@ class SlashCommands:
             return True
         if self.bot is None:
             return False  # without the API, channel admins cannot be recognised
-        return await self.bot.may_end(meeting, request.user_id, request.channel_id)
+        return await self.bot.is_admin(request.user_id, request.channel_id)
 
     async def end_meeting(self, meeting: Meeting, *, ended_by: str) -> None:
         logger.info("Meeting %s is being ended by %s", meeting.slug, ended_by or "-")
