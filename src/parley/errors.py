@@ -95,8 +95,9 @@ class MattermostApiError(MattermostError):
     """A call to Mattermost's REST API failed.
 
     `error_id` is Mattermost's AppError id when the body carried one. `retryable`
-    says whether the same call may succeed later: the server was unreachable, timed
-    out, failed (5xx) or limited the rate (429, with `retry_after` in seconds).
+    is true when the same call may succeed later, because the server was
+    unreachable, timed out, failed (5xx) or limited the rate (429, with
+    `retry_after` in seconds).
     """
 
     def __init__(

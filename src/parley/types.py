@@ -148,7 +148,7 @@ class OutboxEntry:
 
 
 class OutboxStore(Protocol):
-    """Where the outbox keeps its entries, so they survive a restart."""
+    """The outbox's persistent storage, which keeps entries across a restart."""
 
     async def add(
         self,

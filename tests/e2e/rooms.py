@@ -38,7 +38,7 @@ def create_room(
             f"(status {outcome.response.status if outcome.response else 'none'})"
         )
     # With the channel bot, the reply is a line for the caller with the link, and
-    # the bot posts the meeting; without it, the reply is the meeting post.
+    # the bot posts the meeting. Without it, the reply is the meeting post.
     replies = outcome.posts or outcome.ephemeral
     for reply in replies:
         if reply.attachments:

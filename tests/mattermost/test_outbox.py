@@ -25,7 +25,7 @@ class ScriptedMattermost:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     patches: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failures: list[httpx.Response | Exception] = field(default_factory=list)
-    # Store the post, then lose the answer, as when a connection drops.
+    # Store the post, then lose the response, as when a connection drops.
     lose_next_create_answer: bool = False
     requests: list[str] = field(default_factory=list)
 

@@ -3272,9 +3272,9 @@ class MattermostStandIn:
         A create repeated with the same pending_post_id within 30 s of the
         first one's success returns the first post (201, as stored: its
         pending_post_id empty and no metadata), unless the caller may not
-        read it. Mattermost answers 500 api.post.deduplicate_create_post.
-        pending while the first is still being saved; the stand-in saves
-        under its lock, so that answer never occurs here.
+        read it. Mattermost returns 500 api.post.deduplicate_create_post.
+        pending while the first is still being saved. The stand-in saves
+        under its lock, so that response never occurs here.
         """
         fields, _ = _decode_body(_POST_FIELDS, await request.body(), "post")
         user_id = session.user_id

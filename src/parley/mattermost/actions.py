@@ -1,10 +1,10 @@
 """Message buttons: signed so that a click can be trusted, and read back.
 
 Mattermost sends a click to the button's `integration.url` with no token at all. It
-does keep the button's `context` on the server and never shows it to clients, so the
-context carries an HMAC of the action and the meeting, made with a key only Parley
-has; a request whose context does not verify is rejected. The target is a meeting's
-slug or a scheduled meeting's id.
+does keep the button's `context` on the server and never shows it to clients. So the
+context carries an HMAC of the action and its target, made with a key only Parley
+has, and a request whose context does not verify is rejected. The target is a
+meeting's slug or a scheduled meeting's id.
 
 Mattermost routes a click only for action ids of letters and digits, so the ids
 here have no separators.

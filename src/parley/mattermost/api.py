@@ -145,7 +145,7 @@ class MattermostClient:
             )
         except httpx.TimeoutException as error:
             raise MattermostApiError(
-                f"Mattermost at {self.base_url} did not answer {method} {path} "
+                f"Mattermost at {self.base_url} did not respond to {method} {path} "
                 f"in time ({type(error).__name__})."
             ) from error
         except httpx.HTTPError as error:
@@ -195,7 +195,7 @@ def _api_error(method: str, path: str, response: httpx.Response) -> MattermostAp
     """Build the error for a failed call from Mattermost's AppError body, if any.
 
     A 429 from the rate limiter is plain text, and a proxy in front of Mattermost
-    may answer with HTML, so the body is read as JSON only when it is.
+    may respond with HTML, so the body is read as JSON only when it is.
     """
     error_id, text = "", response.text[:200].strip()
     try:

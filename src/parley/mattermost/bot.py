@@ -91,7 +91,7 @@ class ChannelBot:
         """Queue the meeting's post in the channel (or thread) it was started in.
 
         If the bot may not post there, the reply in `fallback_reply` goes to the
-        command's `response_url` instead, so the channel still sees the meeting.
+        command's `response_url` instead, so the meeting still appears in the channel.
         `intro` goes before the post's first line, such as the mentions of a
         scheduled meeting's invitees; later updates leave it out.
         """
@@ -133,8 +133,8 @@ class ChannelBot:
     async def is_admin(self, user_id: str, channel_id: str) -> bool:
         """Return whether a user administers a channel or the whole server.
 
-        A slash command or a click waits for the answer, so the check gets
-        `ADMIN_CHECK_TIMEOUT` seconds; a check that fails counts as "no".
+        A slash command or a click waits for the result, so the check gets
+        `ADMIN_CHECK_TIMEOUT` seconds. A check that fails counts as "no".
         """
         try:
             async with asyncio.timeout(ADMIN_CHECK_TIMEOUT):
@@ -204,7 +204,7 @@ class ChannelBot:
 
     async def _queue_patch(self, meeting: Meeting, body: dict[str, Any]) -> None:
         # Callers render the body from the state at the time of the change and then
-        # wait here; the lock is first come, first served, so updates are queued in
+        # wait here. The lock is first come, first served, so updates are queued in
         # the order of the changes and the last one shows the newest state.
         async with self._order:
             if not await self.outbox.store.has_post(post_key(meeting)):

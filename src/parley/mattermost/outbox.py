@@ -3,7 +3,7 @@
 Calls to Mattermost never run on a request's path. The caller stores an entry and
 returns, and a worker task sends due entries. When Mattermost is down, slow or
 limiting the rate, the worker retries them with exponential backoff (or after
-`Retry-After`). The entries live in the database, so this holds across restarts.
+`Retry-After`). The entries live in the database, so retries continue after a restart.
 
 Entries of one post (one `post_key`) are sent strictly in order: its oldest pending
 entry blocks the others. A patch needs the id of the post its create made, which

@@ -29,8 +29,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Disconnect = Callable[[], Awaitable[None]]
 TimeUp = Callable[[], Awaitable[None]]
 MAX_NAME_CHARS = 64
-# A meeting started from a channel that nobody joins in this time is ended, so that
-# the channel is not offered a forgotten room.
+# A meeting started from a channel that no participant joins in this time is ended,
+# so that the channel is not offered a forgotten room.
 UNJOINED_LIMIT = timedelta(minutes=30)
 
 
@@ -141,9 +141,9 @@ class LiveRoom:
         # Send `joined` before anything else can reach this participant, so the
         # browser never receives stream_available for someone not yet announced.
         others = self.others(participant)
-        # Whoever joins after this point learns of this participant from their own
-        # `joined`, so only those in the room now are told separately.
-        told = list(self.participants)
+        # A participant who joins after this point gets this one in its own
+        # `joined`, so only those in the room now are sent participant_joined.
+        earlier_ids = list(self.participants)
         self.participants[participant.id] = participant
         await send(
             {
@@ -163,7 +163,7 @@ class LiveRoom:
             len(self.participants),
         )
         frame = {"type": "participant_joined", "participant": participant.describe()}
-        for other_id in told:
+        for other_id in earlier_ids:
             other = self.participants.get(other_id)
             if other is not None:
                 await other.send(frame)

@@ -25,7 +25,7 @@ from parley.worker import Worker
 
 logger = logging.getLogger(__name__)
 
-# A reminder posted more than this after its time says that it is late.
+# A reminder posted more than this after its time carries a note that it is late.
 LATE_NOTE_AFTER = timedelta(minutes=1)
 # An occurrence whose start is longer ago than this is over: its missed reminder
 # and room are skipped rather than posted hours late.
@@ -37,7 +37,7 @@ OpenRoom = Callable[[Schedule], Awaitable[Meeting]]
 
 
 class SchedulePoster(Protocol):
-    """Where the scheduler's reminders and rooms are shown: the channel."""
+    """The channel side of the scheduler, which posts reminders and rooms."""
 
     async def reminder(self, schedule: Schedule, *, late: bool) -> None: ...
 

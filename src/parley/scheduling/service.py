@@ -103,7 +103,7 @@ class ScheduleService:
 
         A one-off meeting that starts sooner than the default lead is reminded
         halfway to its start instead, so that people typing `in 2m` still get a
-        reminder; an explicit `--remind` is kept as given.
+        reminder. An explicit `--remind` is kept as given.
         """
         if request.remind_before is not None:
             return request.remind_before

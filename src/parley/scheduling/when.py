@@ -24,8 +24,8 @@ Decisions, each covered by tests:
   a Chinese period word ("3:00", "3点"), because a meeting is rarely meant for the
   small hours.
 - A wall time skipped when clocks go forward (02:30 on the spring-forward day) moves
-  forward by the gap and `ScheduleRequest.skipped_by_dst` is true, so the reply can
-  say so. A wall time repeated when clocks go back is its first occurrence, and
+  forward by the gap. `ScheduleRequest.skipped_by_dst` is then true, so the reply
+  can mention it. A wall time repeated when clocks go back is its first occurrence, and
   `ScheduleRequest.repeated_by_dst` is true. These are the rules of RFC 5545, so
   calendar clients show the same instant.
 - "in 2 hours" is two real hours from now, even across a daylight-saving change.
@@ -56,7 +56,7 @@ from parley.scheduling.recurrence import (
 
 Locale = Literal["en", "zh"]
 
-# Maximum length of the time, in leading words and in characters. The longest form
+# The max length of the time, in leading words and in characters. The longest form
 # in the tests, "friday 15 january 2027 10:30 am", has six words and 31 characters.
 # The character limit also bounds dateparser's work on long input.
 MAX_WHEN_WORDS = 6

@@ -157,8 +157,8 @@ class ScheduleRow(Base):
     zone: Mapped[str] = mapped_column(String(64))
     first_start: Mapped[datetime] = mapped_column(UtcDateTime())
     next_start: Mapped[datetime] = mapped_column(UtcDateTime())
-    # next_start, or the reminder before it while that is still to be posted; kept
-    # as a column so that finding the due meetings is one indexed query.
+    # next_start, or the reminder before it while that is still to be posted. It is
+    # a column so that finding the due meetings is one indexed query.
     next_due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     remind_seconds: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), index=True)

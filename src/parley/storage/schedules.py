@@ -1,7 +1,7 @@
 """Scheduled meetings on SQLAlchemy.
 
 Every step the scheduler takes on a meeting is a conditional UPDATE that names the
-occurrence it is about; only the process whose UPDATE changed the row goes on, so
+occurrence it is about. Only the process whose UPDATE changed the row goes on, so
 two Parley processes on one database post each reminder and open each room once.
 """
 

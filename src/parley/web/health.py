@@ -25,8 +25,8 @@ async def healthz(request: Request) -> JSONResponse:
     outbox = parley.outbox
     pending = None
     if outbox is not None and database == "ok":
-        # Posts waiting for Mattermost; a growing number means it is unreachable
-        # or rejects the bot, which the log says. Meetings work either way.
+        # Posts waiting for Mattermost. A growing number means it is unreachable
+        # or rejects the bot, and the log names the cause. Meetings work either way.
         pending = await outbox.store.count_pending()
     body = {
         "status": "ok" if healthy else "unavailable",
